@@ -1,0 +1,3 @@
+from picobanana.cli.main import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""The `picobanana` command line: thin shells over the library (parse options, call one function, print)."""

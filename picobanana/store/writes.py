@@ -1,0 +1,178 @@
+"""Bulk, idempotent writes of the domain rows. Importers, the pipeline and tests all write through here.
+
+Every row has a natural `key` (sources: their `uri`), unique in the database. Inserts are
+`INSERT OR IGNORE`, so writing the same record twice — a re-run import, a resumed job — adds nothing.
+Callers pass the revision of their open transaction (`with store.transaction() as rev:`).
+
+These rows are plain dataclasses rather than pydantic models: they are built hundreds of thousands of times
+per import from input that was already validated at the boundary (io/pico_format.py, backend results).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass, fields
+
+from picobanana.store.db import Store, utc_now
+
+# SQLite's default limit of host parameters per statement is 32766 (3.32+); stay well below.
+_IN_CHUNK = 900
+
+
+@dataclass(slots=True)
+class NewSource:
+    uri: str
+    origin: str
+    image_sha256: str | None = None
+    license: str | None = None
+    variant: str | None = None
+    local_path: str | None = None
+    open_images_id: str | None = None
+
+
+@dataclass(slots=True)
+class NewChain:
+    key: str
+    source_id: int
+    n_turns: int
+    origin: str
+    job_id: int | None = None
+    import_file_id: int | None = None
+    import_line: int | None = None
+
+
+@dataclass(slots=True)
+class NewEdit:
+    key: str
+    source_id: int
+    edit_type_id: int | None
+    category_id: int | None
+    origin: str
+    turn: int = 1
+    parent_attempt_id: int | None = None
+    chain_id: int | None = None
+    job_id: int | None = None
+
+
+@dataclass(slots=True)
+class NewAttempt:
+    key: str
+    edit_id: int
+    attempt_no: int
+    status: str
+    origin: str
+    edit_type_id: int | None = None
+    category_id: int | None = None
+    turn: int = 1
+    instruction: str | None = None
+    short_instruction: str | None = None
+    output_ref: str | None = None
+    output_sha256: str | None = None
+    failure_reason: str | None = None
+    backend: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    prompt_version: str | None = None
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    import_file_id: int | None = None
+    import_line: int | None = None
+
+
+@dataclass(slots=True)
+class NewJudgment:
+    attempt_id: int
+    compliance: float
+    seamlessness: float
+    preservation: float
+    quality: float
+    category_id: int | None = None
+    judge_overall: float | None = None
+    rationale: str | None = None
+    judge_backend: str | None = None
+    judge_model: str | None = None
+    judge_model_version: str | None = None
+    prompt_version: str | None = None
+
+
+def _columns(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _insert_sql(table: str, cls: type, verb: str = "INSERT OR IGNORE") -> str:
+    cols = _columns(cls) + ["created_at", "rev"]
+    return f"INSERT{verb[6:]} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def _insert(store: Store, table: str, cls: type, rows: Sequence, rev: int) -> int:
+    if not rows:
+        return 0
+    now = utc_now()
+    before = store.conn.total_changes
+    store.conn.executemany(_insert_sql(table, cls), [(*astuple(r), now, rev) for r in rows])
+    return store.conn.total_changes - before
+
+
+def ids_by_key(store: Store, table: str, column: str, keys: Iterable[str]) -> dict[str, int]:
+    """Map natural keys to row ids, in chunks that respect SQLite's parameter limit."""
+    keys = list(dict.fromkeys(keys))
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start:start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(store.conn.execute(f"SELECT {column}, id FROM {table} WHERE {column} IN ({marks})", chunk))
+    return found
+
+
+def ensure_sources(store: Store, sources: Sequence[NewSource], rev: int) -> dict[str, int]:
+    """Insert the sources not yet known; return uri → id for all of them."""
+    _insert(store, "sources", NewSource, sources, rev)
+    return ids_by_key(store, "sources", "uri", (s.uri for s in sources))
+
+
+def ensure_chains(store: Store, chains: Sequence[NewChain], rev: int) -> dict[str, int]:
+    _insert(store, "chains", NewChain, chains, rev)
+    return ids_by_key(store, "chains", "key", (c.key for c in chains))
+
+
+def ensure_edits(store: Store, edits: Sequence[NewEdit], rev: int) -> dict[str, int]:
+    _insert(store, "edits", NewEdit, edits, rev)
+    return ids_by_key(store, "edits", "key", (e.key for e in edits))
+
+
+def insert_attempts(store: Store, attempts: Sequence[NewAttempt], rev: int) -> int:
+    """Insert attempts whose key is new; returns how many were inserted (the rest already existed)."""
+    return _insert(store, "attempts", NewAttempt, attempts, rev)
+
+
+def record_judgments(store: Store, judgments: Sequence[NewJudgment], rev: int) -> None:
+    """Write the current judgment of each attempt; a re-judgment moves the old one to judgments_history.
+
+    The category is copied from the attempt (it feeds the per-category score indexes).
+    """
+    if not judgments:
+        return
+    cols = _columns(NewJudgment)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "attempt_id") + ", created_at = excluded.created_at, rev = excluded.rev"
+    sql = (f"INSERT INTO judgments ({', '.join(cols)}, created_at, rev) "
+           f"VALUES ({', '.join('?' * (len(cols) + 2))}) ON CONFLICT (attempt_id) DO UPDATE SET {updates}")
+    now = utc_now()
+    rows = []
+    for j in judgments:
+        if j.category_id is None:
+            j.category_id = store.scalar("SELECT category_id FROM attempts WHERE id = ?", (j.attempt_id,))
+        rows.append((*astuple(j), now, rev))
+    store.conn.executemany(sql, rows)
+
+
+def set_attempt_output(store: Store, attempt_id: int, *, status: str, rev: int, output_sha256: str | None = None,
+                       failure_reason: str | None = None, **extra: object) -> None:
+    """Finish a pipeline attempt: its status, image and the backend's facts (latency, cost, model version)."""
+    allowed = {"backend", "model", "model_version", "prompt_version", "latency_ms", "cost_usd",
+               "instruction", "short_instruction", "output_ref"}
+    unknown = set(extra) - allowed
+    if unknown:
+        raise TypeError(f"unknown attempt fields: {sorted(unknown)}")
+    sets = ["status = ?", "output_sha256 = ?", "failure_reason = ?", "rev = ?"] + [f"{k} = ?" for k in extra]
+    store.conn.execute(f"UPDATE attempts SET {', '.join(sets)} WHERE id = ?",
+                       (status, output_sha256, failure_reason, rev, *extra.values(), attempt_id))
