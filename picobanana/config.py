@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     export: ExportSettings = Field(default_factory=ExportSettings)
 
     # Set per instance by load_settings(); a class attribute because pydantic-settings builds sources per class.
-    _toml_path: Path | None = None
+    toml_path: ClassVar[Path | None] = None
 
     @classmethod
     def settings_customise_sources(
@@ -52,8 +52,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if cls._toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_path))
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
 
 
@@ -73,7 +73,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     overrides = {k: v for k, v in overrides.items() if v is not None}
     workspace = overrides.get("workspace") or os.environ.get("PICOBANANA_WORKSPACE")
     toml_path = find_config_file(config_file, Path(workspace) if workspace else Path("data"))
-    settings_cls = type("Settings", (Settings,), {"_toml_path": toml_path})
+    settings_cls = type("Settings", (Settings,), {"toml_path": toml_path})
     try:
         return settings_cls(**overrides)
     except Exception as exc:  # pydantic's ValidationError, tomllib's decode error

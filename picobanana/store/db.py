@@ -101,10 +101,10 @@ class Store:
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self._rev = self.conn.execute(
+            self._rev = int(self.conn.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev' RETURNING value"
-            ).fetchone()[0]
-            yield int(self._rev)
+            ).fetchone()[0])
+            yield self._rev
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
