@@ -1,0 +1,46 @@
+"""Analytics: a DuckDB mirror of the workspace (mirror.py) and the dashboard queries over it (queries.py)."""
+
+from picobanana.analytics.mirror import Mirror, RefreshPlan, RefreshReport, open_mirror
+from picobanana.analytics.queries import (
+    Agreement,
+    CategoryStats,
+    EditTypeStats,
+    Histogram,
+    Stats,
+    StatsReport,
+    Totals,
+    VerdictCount,
+    WhatIf,
+    WhatIfRow,
+    agreement,
+    score_histograms,
+    stats,
+    stats_report,
+    totals,
+    verdict_breakdown,
+    what_if,
+)
+
+__all__ = [
+    "Agreement",
+    "CategoryStats",
+    "EditTypeStats",
+    "Histogram",
+    "Mirror",
+    "RefreshPlan",
+    "RefreshReport",
+    "Stats",
+    "StatsReport",
+    "Totals",
+    "VerdictCount",
+    "WhatIf",
+    "WhatIfRow",
+    "agreement",
+    "open_mirror",
+    "score_histograms",
+    "stats",
+    "stats_report",
+    "totals",
+    "verdict_breakdown",
+    "what_if",
+]
