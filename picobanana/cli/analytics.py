@@ -82,6 +82,14 @@ class _RefreshProgress:
             self.bar.stop()
 
 
+def _paper_rate(edit_type_id: int | None) -> str:
+    """The paper's per-type success rate, or its word for the text types it called "unstable"."""
+    if edit_type_id is None:
+        return "–"
+    edit_type = edit_type_by_id(edit_type_id)
+    return _pct(edit_type.paper_success) if edit_type.paper_success is not None else (edit_type.paper_note or "–")
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -110,7 +118,7 @@ def _print_stats(app: AppContext, report: StatsReport, by: str) -> None:
                        drop=("pending", "pass/edit") if narrow else (), width=out.width)
         for e in report.stats.edit_types:
             table.add_row(str(e.edit_type_id or ""), e.name, f"{e.attempts:,}", f"{e.keep:,}", f"{e.fail:,}",
-                          f"{e.pending:,}", _pct(e.attempt_pass_rate), _pct(e.paper_success),
+                          f"{e.pending:,}", _pct(e.attempt_pass_rate), _paper_rate(e.edit_type_id),
                           _pct(e.edit_pass_rate))
         out.print(table)
     a = report.agreement

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
+from functools import cache
+from operator import attrgetter
 
 from picobanana.store.db import Store, utc_now
 
@@ -104,12 +106,19 @@ def _insert_sql(table: str, cls: type, verb: str = "INSERT OR IGNORE") -> str:
     return f"INSERT{verb[6:]} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
 
+@cache
+def _row_getter(cls: type) -> attrgetter:
+    # attrgetter over the (flat) fields: ~20x faster than dataclasses.astuple, which deep-copies every value.
+    return attrgetter(*_columns(cls))
+
+
 def _insert(store: Store, table: str, cls: type, rows: Sequence, rev: int) -> int:
     if not rows:
         return 0
     now = utc_now()
+    getter = _row_getter(cls)
     before = store.conn.total_changes
-    store.conn.executemany(_insert_sql(table, cls), [(*astuple(r), now, rev) for r in rows])
+    store.conn.executemany(_insert_sql(table, cls), [(*getter(r), now, rev) for r in rows])
     return store.conn.total_changes - before
 
 
@@ -176,3 +185,34 @@ def set_attempt_output(store: Store, attempt_id: int, *, status: str, rev: int, 
     sets = ["status = ?", "output_sha256 = ?", "failure_reason = ?", "rev = ?"] + [f"{k} = ?" for k in extra]
     store.conn.execute(f"UPDATE attempts SET {', '.join(sets)} WHERE id = ?",
                        (status, output_sha256, failure_reason, rev, *extra.values(), attempt_id))
+
+
+# -- fast path for bulk loaders (the importer): rows as plain tuples, new ids read back by rowid range ------
+
+
+def insert_new_rows(store: Store, table: str, columns: Sequence[str], rows: Sequence[tuple], rev: int,
+                    key: str = "key") -> dict[str, int]:
+    """INSERT OR IGNORE tuples (values in `columns` order); return key → id of the rows actually inserted.
+
+    Must run inside `store.transaction()`: holding the write lock, the rows with an id above the previous
+    maximum are exactly this statement's, so one rowid range scan replaces a lookup per key.
+    """
+    if not rows:
+        return {}
+    cursor = store.conn.cursor()
+    cursor.row_factory = None  # plain tuples: this reads back one row per inserted row
+    before = cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+    # created_at and rev are the same for every row: literals in the statement, not values in each tuple.
+    values = ", ".join(["?"] * len(columns) + [f"'{utc_now()}'", str(int(rev))])
+    cursor.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}, created_at, rev) "
+                       f"VALUES ({values})", rows)
+    return dict(cursor.execute(f"SELECT {key}, id FROM {table} WHERE id > ?", (before,)))
+
+
+def ensure_rows(store: Store, table: str, columns: Sequence[str], rows: Sequence[tuple], rev: int,
+                key: str = "key") -> dict[str, int]:
+    """Like ensure_edits & co. for tuples whose first value is the natural key: key → id for every row."""
+    found = insert_new_rows(store, table, columns, rows, rev, key)
+    if len(found) < len(rows):
+        found.update(ids_by_key(store, table, key, (r[0] for r in rows if r[0] not in found)))
+    return found
