@@ -263,8 +263,11 @@ def list_attempts(app: AppContext, category: str | None, edit_type: str | None, 
     table.add_column("turn", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True, min_width=5)
     table.add_column("verdict", no_wrap=True, min_width=14)
-    table.add_column("output", no_wrap=True, overflow="ellipsis", max_width=40)
-    table.add_column("instruction", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("output", no_wrap=True, overflow="ellipsis", max_width=28)
+    # Only the instruction gives way on a narrow terminal; ids must stay whole to be usable.
+    # (rich shrinks every no-wrap column alike, so the instruction gets an explicit share of the width).
+    table.add_column("instruction", no_wrap=True, overflow="ellipsis",
+                     max_width=max(10, app.console.width - 86))
     for item in page.items:
         kind = edit_type_by_id(item.edit_type_id).slug if item.edit_type_id else "–"
         output = item.output_ref or (item.output_sha256[:12] if item.output_sha256 else "–")
