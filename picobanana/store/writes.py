@@ -11,7 +11,7 @@ per import from input that was already validated at the boundary (io/pico_format
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import cache
 from operator import attrgetter
 
@@ -88,7 +88,6 @@ class NewJudgment:
     seamlessness: float
     preservation: float
     quality: float
-    category_id: int | None = None
     judge_overall: float | None = None
     rationale: str | None = None
     judge_backend: str | None = None
@@ -157,21 +156,20 @@ def insert_attempts(store: Store, attempts: Sequence[NewAttempt], rev: int) -> i
 def record_judgments(store: Store, judgments: Sequence[NewJudgment], rev: int) -> None:
     """Write the current judgment of each attempt; a re-judgment moves the old one to judgments_history.
 
-    The category is copied from the attempt (it feeds the per-category score indexes).
+    The category is always copied from the attempt, in SQL: the per-category score indexes and the
+    analytics mirror rely on a judgment's category being its attempt's.
     """
     if not judgments:
         return
     cols = _columns(NewJudgment)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "attempt_id") + ", created_at = excluded.created_at, rev = excluded.rev"
-    sql = (f"INSERT INTO judgments ({', '.join(cols)}, created_at, rev) "
-           f"VALUES ({', '.join('?' * (len(cols) + 2))}) ON CONFLICT (attempt_id) DO UPDATE SET {updates}")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "attempt_id")
+    sql = (f"INSERT INTO judgments ({', '.join(cols)}, category_id, created_at, rev) "
+           f"VALUES ({', '.join('?' * len(cols))}, (SELECT category_id FROM attempts WHERE id = ?), ?, ?) "
+           f"ON CONFLICT (attempt_id) DO UPDATE SET {updates}, category_id = excluded.category_id, "
+           f"created_at = excluded.created_at, rev = excluded.rev")
     now = utc_now()
-    rows = []
-    for j in judgments:
-        if j.category_id is None:
-            j.category_id = store.scalar("SELECT category_id FROM attempts WHERE id = ?", (j.attempt_id,))
-        rows.append((*astuple(j), now, rev))
-    store.conn.executemany(sql, rows)
+    getter = _row_getter(NewJudgment)
+    store.conn.executemany(sql, [(*getter(j), j.attempt_id, now, rev) for j in judgments])
 
 
 def set_attempt_output(store: Store, attempt_id: int, *, status: str, rev: int, output_sha256: str | None = None,

@@ -126,3 +126,8 @@ def test_activation_rebuilds_the_score_indexes_for_the_new_formula(store):
     assert "judgments_active_category_score" in plan[0]["detail"]
     sql = store.scalar("SELECT sql FROM sqlite_master WHERE name = 'judgments_active_score'")
     assert "1.0 * compliance" in sql
+
+
+def test_a_judgment_always_carries_its_attempts_category(store):
+    attempt = add_attempt(store, "text", edit_type_id=16, scores=(0.5, 0.5, 0.5, 0.5))
+    assert store.scalar("SELECT category_id FROM judgments WHERE attempt_id = ?", (attempt,)) == 5
