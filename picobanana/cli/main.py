@@ -58,9 +58,9 @@ def cli(ctx: click.Context, workspace: Path | None, config_file: Path | None) ->
 
 
 def _register_commands() -> None:
-    from picobanana.cli import analytics, exports, imports, policies, workspace
+    from picobanana.cli import analytics, demo, exports, generate, imports, ingest, policies, workspace
 
-    for module in (workspace, imports, exports, analytics, policies):
+    for module in (workspace, imports, ingest, generate, demo, exports, analytics, policies):
         module.register(cli)
 
 

@@ -311,6 +311,16 @@ def m003_rev_indexes(db: Database) -> None:
     """)
 
 
+@migrations()
+def m004_pipeline_skips(db: Database) -> None:
+    # The pipeline records an edit it did not attempt (the image is not eligible for its type) with the
+    # writer's reason, and a job's final counts (kept / failed / skipped by reason, cost, seconds) as JSON.
+    db.executescript("""
+        ALTER TABLE edits ADD COLUMN skip_reason TEXT;
+        ALTER TABLE jobs ADD COLUMN summary TEXT;
+    """)
+
+
 def apply_migrations(db: Database) -> None:
     migrations.apply(db)
     db.execute(f"PRAGMA user_version = {schema_version()}")
