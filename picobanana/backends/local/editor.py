@@ -16,7 +16,7 @@ from PIL import Image
 
 from picobanana.backends.base import EditRequest, EditResult
 
-from . import imageio
+from . import image_bytes
 from .ops import colour, film, geometry, stylize, text, weather
 from .specs import (
     SUPPORTED,
@@ -101,7 +101,7 @@ def apply(img: np.ndarray, spec: Spec, seed: int = 0) -> np.ndarray:
 class LocalEditor:
     name = "local"
 
-    def __init__(self, max_pixels: int = imageio.MAX_PIXELS):
+    def __init__(self, max_pixels: int = image_bytes.MAX_PIXELS):
         self.max_pixels = max_pixels
 
     async def edit(self, request: EditRequest) -> EditResult:
@@ -117,11 +117,11 @@ class LocalEditor:
         if spec is None:
             return result("unsupported", reason="instruction names nothing the local editor can do for this type")
         try:
-            img = imageio.decode(request.image, self.max_pixels)
-        except imageio.BadImage as exc:
+            img = image_bytes.decode(request.image, self.max_pixels)
+        except image_bytes.BadImage as exc:
             return result("invalid_input", reason=str(exc))
         try:
             out = apply(img, spec, request.seed)
         except NoTarget as exc:
             return result("unsupported", reason=str(exc))
-        return result("ok", image=imageio.encode_png(out))
+        return result("ok", image=image_bytes.encode_png(out))

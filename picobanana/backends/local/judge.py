@@ -19,7 +19,7 @@ import numpy as np
 from picobanana.backends.base import JudgeRequest, JudgeResult
 from picobanana.store.policies import Policy
 
-from . import imageio, metrics
+from . import image_bytes, metrics
 from .editor import resolve_spec
 from .metrics import ramp, small
 from .specs import GrainSpec, OutpaintSpec, Spec
@@ -147,8 +147,8 @@ class LocalJudge:
         return await asyncio.to_thread(self.judge_sync, request)
 
     def judge_sync(self, request: JudgeRequest) -> JudgeResult:
-        """Raises imageio.BadImage for undecodable inputs (the pipeline records that as an error)."""
-        original = imageio.decode(request.original)
-        edited = imageio.decode(request.edited)
+        """Raises image_bytes.BadImage for undecodable inputs (the pipeline records that as an error)."""
+        original = image_bytes.decode(request.original)
+        edited = image_bytes.decode(request.edited)
         spec = resolve_spec(request.edit_type_id, request.hint, request.instruction)
         return score_pair(original, edited, spec, request.edit_type_id)

@@ -15,7 +15,7 @@ from skimage import data
 
 from picobanana.backends.base import Editor, EditRequest, Judge, JudgeRequest
 from picobanana.backends.local.editor import LocalEditor
-from picobanana.backends.local.imageio import BadImage, decode
+from picobanana.backends.local.image_bytes import BadImage, decode
 from picobanana.backends.local.judge import LocalJudge
 from picobanana.backends.local.ops.common import rgb_to_lab
 from picobanana.backends.local.specs import SUPPORTED, ToneSpec
