@@ -18,6 +18,7 @@ from picobanana.errors import ConfigError
 
 CONFIG_FILE_NAME = "picobanana.toml"
 from picobanana.io.pico_format import RELEASE_CDN_BASE
+from picobanana.pipeline.spec import Price
 
 
 class ImportSettings(BaseModel):
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     curator: str = Field(default_factory=lambda: os.environ.get("USER", "curator"))
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     export: ExportSettings = Field(default_factory=ExportSettings)
+    # Backend name → USD prices, the default price table of every job (a job spec's own `prices` win).
+    prices: dict[str, Price] = Field(default_factory=dict)
 
     # Set per instance by load_settings(); a class attribute because pydantic-settings builds sources per class.
     toml_path: ClassVar[Path | None] = None

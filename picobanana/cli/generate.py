@@ -154,6 +154,7 @@ def generate(app: AppContext, dry_run: bool, spec_file: Path | None, **flags) ->
     spec = build_spec(spec_file, flags["sources"], flags["types"], flags["mix"], flags["total"], flags["quotas"],
                       flags["backend"], flags["options"], flags["concurrency"], flags["rpm"], flags["timeout"],
                       flags["attempts"], flags["policy"], flags["seed"], flags["chains"], flags["chain_turns"])
+    spec = spec.model_copy(update={"prices": {**app.settings.prices, **spec.prices}})
     with app.open_store() as store:
         plan = build_plan(store, spec)
         cost = estimate(spec, plan.items)

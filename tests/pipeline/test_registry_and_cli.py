@@ -75,3 +75,18 @@ def test_bad_flags_are_one_line_errors(tmp_path):
     ws = _ws(tmp_path)
     result = CliRunner().invoke(cli, ["-w", str(ws), "generate", "--backend", "painter=fake"])
     assert result.exit_code == 2 and "unknown role 'painter'" in result.output
+
+
+def test_the_price_table_in_the_config_file_prices_every_job(tmp_path):
+    ws = _ws(tmp_path)
+    (ws / "picobanana.toml").write_text('[prices.fake]\nper_image = 0.05\n\n[prices.local]\nper_call = 1.0\n')
+    result = CliRunner().invoke(cli, ["-w", str(ws), "generate", "--types", "1,film-grain", "--backend", "all=fake",
+                                      "--spec", str(_expect_one_image(tmp_path)), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "$0.2000" in result.output  # 4 items × 1 image × $0.05, from the TOML price table
+
+
+def _expect_one_image(tmp_path):
+    spec = tmp_path / "expect.json"
+    spec.write_text(json.dumps({"roles": {"editor": {"expected_images": 1}}}))
+    return spec
