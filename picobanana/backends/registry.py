@@ -30,7 +30,8 @@ def register(role: str, name: str, factory: str | Callable[..., Any]) -> None:
     _REGISTRY[role][name] = factory
 
 
-for _name, _module in (("fake", "picobanana.backends.fake"), ("local", "picobanana.backends.local")):
+for _name, _module in (("fake", "picobanana.backends.fake"), ("local", "picobanana.backends.local"),
+                      ("vllm", "picobanana.backends.vllm"), ("gemini", "picobanana.backends.gemini")):
     for _role, _attr in _FACTORY_ATTR.items():
         register(_role, _name, f"{_module}:{_attr}")
 

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from picobanana.analytics import Histogram, StatsReport, open_mirror, stats_report
-from picobanana.cli.main import AppContext, pass_app
+from picobanana.cli.context import AppContext, pass_app
 from picobanana.errors import InputError
 from picobanana.store.paging import AttemptFilter, page_attempts
 from picobanana.store.policies import get_policy

@@ -9,7 +9,7 @@ import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from picobanana.cli.main import AppContext, pass_app
+from picobanana.cli.context import AppContext, pass_app
 from picobanana.io.export import FORMATS, ExportReport, export_dataset
 from picobanana.io.pico_format import KINDS
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from picobanana.backends.base import ROLES
-from picobanana.cli.main import AppContext, pass_app
+from picobanana.cli.context import AppContext, pass_app
 from picobanana.errors import ConfigError
 from picobanana.pipeline import jobs
 from picobanana.pipeline.cost import estimate

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from picobanana.cli.main import AppContext, pass_app
+from picobanana.cli.context import AppContext, pass_app
 from picobanana.io.image_attach import ImageReport, attach_images
 from picobanana.io.import_history import find_import, list_imports, rejected_lines
 from picobanana.io.importer import ImportReport, import_file

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from picobanana.cli.main import AppContext, pass_app
+from picobanana.cli.context import AppContext, pass_app
 from picobanana.io.ingest import IngestReport, image_files, ingest_paths
 
 

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from picobanana import __version__
-from picobanana.config import Settings, load_settings
+from picobanana.cli.context import AppContext, pass_app  # noqa: F401 - re-exported for plugins
+from picobanana.config import load_settings
 from picobanana.errors import PicobananaError
-
-
-@dataclass
-class AppContext:
-    settings: Settings
-    console: Console = field(default_factory=lambda: Console(stderr=False, highlight=False))
-    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
-
-    def open_store(self):
-        from picobanana.store import Store
-
-        return Store.open(self.settings.workspace)
-
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 class _Group(click.Group):
@@ -59,8 +43,9 @@ def cli(ctx: click.Context, workspace: Path | None, config_file: Path | None) ->
 
 def _register_commands() -> None:
     from picobanana.cli import analytics, demo, exports, generate, imports, ingest, policies, workspace
+    from picobanana.cli import backends as backends_cli
 
-    for module in (workspace, imports, ingest, generate, demo, exports, analytics, policies):
+    for module in (workspace, imports, ingest, generate, demo, exports, analytics, policies, backends_cli):
         module.register(cli)
 
 
