@@ -40,8 +40,9 @@ PAPER_ALIASES: dict[str, str] = {
 class UnknownEditType(ValueError):
     """Raised for a string that matches no edit type, even tolerantly."""
 
-    def __init__(self, text: str, suggestion: str):
-        super().__init__(f"unknown edit_type {text!r}; did you mean {suggestion!r}?")
+    def __init__(self, text: str, suggestion: str | None):
+        hint = f"did you mean {suggestion!r}?" if suggestion else "not one of the 35 released edit types"
+        super().__init__(f"unknown edit_type {text!r}; {hint}")
         self.text = text
         self.suggestion = suggestion
 
@@ -93,7 +94,11 @@ def _tolerant_lookup(text: str) -> EditType | None:
     return _INDEX.get(normalise(text))
 
 
-def _suggest(text: str) -> str:
+# Below this similarity the "closest" type is noise ("Make it pop" is not about Simpsonizing anyone).
+_SUGGESTION_CUTOFF = 0.5
+
+
+def _suggest(text: str) -> str | None:
     query = normalise(text)
 
     def similarity(key: str) -> float:
@@ -101,7 +106,8 @@ def _suggest(text: str) -> str:
         head = key.split(" (")[0]
         return max(difflib.SequenceMatcher(None, query, k).ratio() for k in (key, head))
 
-    return _INDEX[max(_INDEX, key=similarity)].name
+    best = max(_INDEX, key=similarity)
+    return _INDEX[best].name if similarity(best) >= _SUGGESTION_CUTOFF else None
 
 
 def resolve_edit_type(text: str) -> tuple[EditType, bool]:

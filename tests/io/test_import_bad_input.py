@@ -62,7 +62,7 @@ def test_every_bad_line_class_with_its_line_number(store, tmp_path):
     assert reasons[5] == "expected a JSON object, got number"
     assert reasons[6] == "missing key 'text'"
     assert reasons[7] == "'edit_type' must be a string, not number"
-    assert reasons[8].startswith("unknown edit_type 'Make it look like a watercolour painting'; did you mean")
+    assert reasons[8].startswith("unknown edit_type 'Make it look like a watercolour painting'; not one of the 35 released edit types")
     assert reasons[9] == "unknown edit_type 'Zoom inn'; did you mean 'Zoom in'?"
     assert reasons[12] == "output_image is empty"
     assert reasons[13] == "'rejected_images' must be a list, not string"

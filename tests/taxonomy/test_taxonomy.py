@@ -310,3 +310,10 @@ def test_fixture_edit_types_resolve_exactly():
     assert len(seen) >= 26
     for value in seen:
         assert resolve_edit_type(value)[1] is False, value
+
+
+def test_no_suggestion_when_nothing_is_close():
+    with pytest.raises(UnknownEditType) as info:
+        resolve_edit_type("Make it pop")
+    assert info.value.suggestion is None
+    assert "not one of the 35 released edit types" in str(info.value)
