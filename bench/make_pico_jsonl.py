@@ -10,7 +10,7 @@ Or from Python (run from bench/ or put it on sys.path): `write_sft(path, n, seed
 Lines reuse the instructions of the real sample records in the shared fixtures, cycle through all 35 edit
 types (weighted like the release's SFT counts), and get unique output paths (plain integers and `_retry<k>`
 ids, as in the release) and varied Flickr-shaped source URLs (a few sources shared by several edits). They
-are written like the release: `json.dumps` defaults, key order per file kind, `\\uXXXX` escapes.
+are written like the release: `json.dumps` defaults, key order per file kind, `\\u2194`-style escapes.
 Deterministic for a given (n, seed).
 """
 

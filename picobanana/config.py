@@ -11,14 +11,23 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from picobanana.errors import ConfigError
 
 CONFIG_FILE_NAME = "picobanana.toml"
 from picobanana.io.pico_format import RELEASE_CDN_BASE
-from picobanana.pipeline.spec import Price
+
+
+class Price(BaseModel):
+    """USD prices of one backend; a backend's own Usage.cost_usd wins when it reports one."""
+
+    model_config = ConfigDict(extra="forbid")
+    input_per_mtok: float = Field(0.0, ge=0)
+    output_per_mtok: float = Field(0.0, ge=0)
+    per_image: float = Field(0.0, ge=0)
+    per_call: float = Field(0.0, ge=0)
 
 
 class ImportSettings(BaseModel):

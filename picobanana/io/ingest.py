@@ -33,9 +33,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from picobanana.errors import ImageError
 from picobanana.store.db import Store
+from picobanana.store.images import MAX_PIXELS  # one limit for every image the workspace accepts
 from picobanana.store.writes import NewSource, ensure_sources
 
-MAX_PIXELS = 64_000_000
 MAX_SIDE = 12_000
 MIN_SIDE = 32
 MAX_ASPECT = 10.0

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from picobanana.backends.base import ROLES
+from picobanana.config import Price  # a settings type: the config file holds the default price table
 
 Role = Literal["writer", "rewriter", "editor", "judge"]
 
@@ -44,16 +45,6 @@ class ChainSettings(BaseModel):
         if self.min_turns > self.max_turns:
             raise ValueError("min_turns must not exceed max_turns")
         return self
-
-
-class Price(BaseModel):
-    """USD prices of one backend; a backend's own Usage.cost_usd wins when it reports one."""
-
-    model_config = ConfigDict(extra="forbid")
-    input_per_mtok: float = Field(0.0, ge=0)
-    output_per_mtok: float = Field(0.0, ge=0)
-    per_image: float = Field(0.0, ge=0)
-    per_call: float = Field(0.0, ge=0)
 
 
 class RoleSettings(BaseModel):
