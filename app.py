@@ -1,7 +1,6 @@
-"""picobanana studio launcher.
+"""Start the picobanana studio on the default workspace: `python app.py` (same as `picobanana serve`).
 
-The Gradio studio is not built yet (it is its own issue). Until it lands, `python app.py` shows what the
-studio will open: the default workspace's contents and statistics, through the same library calls.
+Options come from picobanana.toml and PICOBANANA_* variables (workspace, curator); see the README.
 """
 
 from picobanana.cli.main import cli
@@ -9,5 +8,4 @@ from picobanana.cli.main import cli
 if __name__ == "__main__":
     import sys
 
-    args = sys.argv[1:]
-    cli.main(args=args or ["stats"], prog_name="app.py")
+    cli.main(args=["serve", *sys.argv[1:]], prog_name="app.py")

@@ -1,0 +1,1 @@
+"""One module per studio tab; each has build(ctx, tabs)."""
