@@ -8,17 +8,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from picobanana.backends.base import ROLES
 from picobanana.cli.context import AppContext, pass_app
 from picobanana.errors import ConfigError
-from picobanana.pipeline import jobs
+from picobanana.pipeline import batch_records, jobs
 from picobanana.pipeline.cost import estimate
 from picobanana.pipeline.plan import build_plan
 from picobanana.pipeline.runner import run_job
-from picobanana.pipeline.spec import JobSpec
+from picobanana.pipeline.spec import BatchSettings, JobSpec
 from picobanana.taxonomy import category_by_name, edit_type_by_slug, resolve_edit_type
 
 
@@ -90,6 +91,24 @@ def build_spec(spec_file: Path | None, sources: str | None, types: str | None, m
     return JobSpec.model_validate(spec.model_dump())  # re-validate the edited spec
 
 
+def apply_batch(spec: JobSpec, enabled: bool, roles: str | None, poll: float | None, size: int | None) -> JobSpec:
+    """--batch and its settings (any of them implies --batch)."""
+    if not (enabled or roles or poll is not None or size is not None):
+        return spec
+    data = (spec.batch or BatchSettings()).model_dump()
+    if roles:
+        data["roles"] = [r.strip() for r in roles.split(",") if r.strip()]
+    if poll is not None:
+        data["poll_s"] = poll
+    if size is not None:
+        data["max_requests"] = size
+    try:
+        return JobSpec.model_validate(spec.model_dump() | {"batch": data})
+    except ValidationError as exc:  # a one-line error, not a traceback
+        error = exc.errors()[0]
+        raise ConfigError(f"--batch: {'.'.join(map(str, error['loc'][1:]))}: {error['msg']}") from exc
+
+
 @contextmanager
 def progress_reporter(app: AppContext, label: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar per pipeline phase, as the runner's `progress(phase, done, total)` callback."""
@@ -125,6 +144,12 @@ def _print_summary(app: AppContext, s: dict) -> None:
     table.add_row("chains (complete / made)", f"{s['chains_complete']:,} / {s['chains']:,}")
     table.add_row("rate-limit signals", f"{s['rate_limited']:,}")
     table.add_row("cost", f"${s['cost_usd']:.4f}")
+    batch = s.get("batch")
+    if batch:
+        for what, n in batch["batches"].items():
+            table.add_row(f"batch jobs {what}", f"{n:,}")
+        table.add_row("batch requests", f"{batch['requests']:,}")
+        table.add_row("batch cost (−50 %; saved)", f"${batch['cost_usd']:.4f} (${batch['saved_usd']:.4f})")
     table.add_row("time", f"{s['seconds']:.1f} s")
     app.console.print(table)
 
@@ -147,6 +172,11 @@ def _print_summary(app: AppContext, s: dict) -> None:
 @click.option("--seed", type=int)
 @click.option("--chains", type=int, help="Multi-turn chains to make from kept edits.")
 @click.option("--chain-turns", help="Turns per chain, e.g. 2-5.")
+@click.option("--batch", "batch", is_flag=True,
+              help="Batch mode (gemini): editor and judge calls as batch jobs at half price; hours, not seconds.")
+@click.option("--batch-roles", help="Roles sent as batches: editor,judge (default both; implies --batch).")
+@click.option("--batch-poll", type=float, help="Seconds between polls of a batch (default 30; implies --batch).")
+@click.option("--batch-size", type=int, help="Requests per batch (default 100; implies --batch).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the cost estimate; run nothing.")
 @pass_app
 def generate(app: AppContext, dry_run: bool, spec_file: Path | None, **flags) -> None:
@@ -154,6 +184,7 @@ def generate(app: AppContext, dry_run: bool, spec_file: Path | None, **flags) ->
     spec = build_spec(spec_file, flags["sources"], flags["types"], flags["mix"], flags["total"], flags["quotas"],
                       flags["backend"], flags["options"], flags["concurrency"], flags["rpm"], flags["timeout"],
                       flags["attempts"], flags["policy"], flags["seed"], flags["chains"], flags["chain_turns"])
+    spec = apply_batch(spec, flags["batch"], flags["batch_roles"], flags["batch_poll"], flags["batch_size"])
     spec = spec.model_copy(update={"prices": {**app.settings.prices, **spec.prices}})
     with app.open_store() as store:
         plan = build_plan(store, spec)
@@ -167,6 +198,9 @@ def generate(app: AppContext, dry_run: bool, spec_file: Path | None, **flags) ->
             table.add_row("items that could not be placed", f"{plan.shortfall:,}")
         table.add_row("backends", ", ".join(f"{r}={spec.role(r).backend}" for r in ROLES))
         table.add_row("attempts per edit", str(spec.attempts))
+        if spec.batch:
+            table.add_row("batch mode", f"{', '.join(spec.batch.roles)}: ≤ {spec.batch.max_requests} requests per "
+                          f"batch, polled every {spec.batch.poll_s:g} s, −50 % (not in the estimate)")
         table.add_row("chains", f"{spec.chains.n_chains} × {spec.chains.min_turns}–{spec.chains.max_turns} turns")
         table.add_row("attempts (min / expected / max)",
                       f"{cost.attempts_min:,} / {cost.attempts_expected:,} / {cost.attempts_max:,}")
@@ -187,12 +221,15 @@ def jobs_command(app: AppContext, limit: int) -> None:
     """List generate jobs, newest first."""
     with app.open_store() as store:
         rows = jobs.list_jobs(store, limit)
-    table = Table("id", "status", "done / total", "failed", "kept", "cost", "created", "message")
+        batches = {job.id: batch_records.states_text(store, job.id) for job in rows}
+    with_batches = any(batches.values())  # the column only when some job ran in Batch mode
+    table = Table("id", "status", "done / total", "failed", "kept", "cost", *(["batches"] * with_batches),
+                  "created", "message")
     for job in rows:
         s = job.summary or {}
         table.add_row(str(job.id), job.status, f"{job.done:,} / {job.total or 0:,}", f"{job.failed:,}",
                       str(s.get("kept", "")), f"${s['cost_usd']:.4f}" if "cost_usd" in s else "",
-                      job.created_at[:19], job.message or "")
+                      *([batches[job.id]] * with_batches), job.created_at[:19], job.message or "")
     app.console.print(table)
 
 
@@ -211,6 +248,9 @@ def resume(app: AppContext, job_id: int, force: bool) -> None:
             # Two runners of one job would not duplicate rows, but would do the same work twice.
             raise ConfigError(f"job {job_id} looks alive (heartbeat {age:.1f} s ago); if its process is gone, "
                               f"wait {jobs.ALIVE_S:.0f} s or pass --force")
+        for row in batch_records.batches(store, job_id, live_only=True):  # polled by name, never resubmitted
+            app.console.print(f"job {job_id}: {row.role} batch {row.name} ({len(row.items)} requests, submitted "
+                              f"{row.submitted_at[:19]}) is still open: polling it")
         _run(app, store, job_id)
 
 

@@ -63,3 +63,22 @@ def estimate(spec: JobSpec, plan: list[tuple[int, int]]) -> CostEstimate:
     return CostEstimate(items=n, attempts_min=n + chain_min, attempts_expected=round(expected + chain_min, 1),
                         attempts_max=at_max, usd_per_attempt=unit, usd_min=unit * (n + chain_min),
                         usd_expected=unit * (expected + chain_min), usd_max=unit * at_max)
+
+
+class JobEstimate(BaseModel):
+    """What a job would do before it runs: the plan's size and what could not be placed, and its cost."""
+
+    sources: int
+    items: int
+    missing_sources: list[int]
+    shortfall: int
+    cost: CostEstimate
+
+
+def estimate_job(store, spec: JobSpec) -> JobEstimate:
+    """The plan (`plan.build_plan`, deterministic: the job will run exactly these items) and its cost bounds."""
+    from picobanana.pipeline.plan import build_plan  # plan needs the store; cost alone does not
+
+    plan = build_plan(store, spec)
+    return JobEstimate(sources=plan.sources, items=len(plan.items), missing_sources=plan.missing_sources,
+                       shortfall=plan.shortfall, cost=estimate(spec, plan.items))

@@ -12,6 +12,9 @@ Failures are data: every failed attempt gets a status and a reason, and a failed
 judged fail) is retried with a fresh instruction sample (a new seed) up to `spec.attempts`. 'unsupported' and
 'invalid_input' are not retried: another sample cannot fix them. Nothing a backend does crashes a job.
 
+With `spec.batch` the editor and/or judge calls go out as Gemini batch jobs, round by round, under the same
+rows and keys (pipeline/batch_mode.py; its doc adds what a batch needs to resume).
+
 The asyncio loop is single-threaded, so the store is written from it directly: transactions are short
 (two per attempt) and never span an await.
 """
@@ -39,6 +42,7 @@ from picobanana.backends.base import (
 from picobanana.backends.registry import create_backend
 from picobanana.errors import BackendError, ImageError, Permanent, RateLimited, Transient
 from picobanana.pipeline import jobs
+from picobanana.pipeline.batch_records import summary as batch_summary
 from picobanana.pipeline.cost import call_cost
 from picobanana.pipeline.keys import attempt_key, edit_key, seed_for
 from picobanana.pipeline.limits import BackendGate, RoleLimiter, backoff_delay
@@ -120,6 +124,7 @@ class JobSummary:
     seconds: float = 0.0
     rate_limited: int = 0
     errors: list[str] = field(default_factory=list)
+    batch: dict | None = None  # Batch mode: batches by role and state, requests, cost and saving
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, items_done=self.kept + self.failed + sum(self.skipped.values()),
@@ -410,11 +415,16 @@ class Runner:
         stop = asyncio.Event()
         watcher = asyncio.create_task(self._watch(stop))
         try:
-            await self.run_items(plan.items, "edits", single)
-            if self.spec.chains.n_chains and not self.cancelled:
-                from picobanana.pipeline.chains import run_chains
+            if self.spec.batch is not None:  # editor/judge as Gemini batch jobs, round by round
+                from picobanana.pipeline.batch_mode import run_batched
 
-                await run_chains(self)
+                await run_batched(self, plan.items, sha_of)
+            else:
+                await self.run_items(plan.items, "edits", single)
+                if self.spec.chains.n_chains and not self.cancelled:
+                    from picobanana.pipeline.chains import run_chains
+
+                    await run_chains(self)
         finally:
             stop.set()
             await watcher
@@ -456,6 +466,7 @@ def summarize(store: Store, job_id: int, policy: Policy, status: str) -> JobSumm
     s.kept, s.failed = len(kept_edits), len(single_edits - kept_edits)
     s.attempts, s.failure_reasons = dict(attempts), dict(reasons.most_common(10))
     s.cost_usd = round(s.cost_usd, 6)
+    s.batch = batch_summary(store, job_id)
     s.chains = int(store.scalar("SELECT COUNT(*) FROM chains WHERE job_id = ?", (job_id,)))
     s.chains_complete = int(store.scalar(
         f"SELECT COUNT(*) FROM chains c WHERE c.job_id = ? AND c.n_turns = (SELECT COUNT(DISTINCT e.turn) FROM edits e "

@@ -60,6 +60,17 @@ class RoleSettings(BaseModel):
     expected_images: int = 0
 
 
+class BatchSettings(BaseModel):
+    """Batch mode (−50 %, hours not seconds): the editor and/or judge requests of each round go out as batch
+    jobs of at most `max_requests` (large image batches fail to download); writer and rewriter stay online."""
+
+    model_config = ConfigDict(extra="forbid")
+    roles: list[Literal["editor", "judge"]] = Field(default_factory=lambda: ["editor", "judge"], min_length=1)
+    poll_s: float = Field(30.0, gt=0)
+    max_requests: int = Field(100, ge=1, le=10_000)
+    max_inline_mb: float = Field(18.0, gt=0, le=20)  # images per batch, base64 included (the limit is 20 MB)
+
+
 class JobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source_ids: list[int] = Field(default_factory=list)  # empty = every source with an image
@@ -74,6 +85,7 @@ class JobSpec(BaseModel):
     rate_limit_retries: int = Field(8, ge=0, le=100)
     backoff_base_s: float = Field(1.0, ge=0)
     backoff_max_s: float = Field(60.0, ge=0)
+    batch: BatchSettings | None = None  # None = every call online
 
     @model_validator(mode="after")
     def _all_roles(self) -> JobSpec:

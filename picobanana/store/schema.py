@@ -321,6 +321,83 @@ def m004_pipeline_skips(db: Database) -> None:
     """)
 
 
+@migrations()
+def m005_instruction_search(db: Database) -> None:
+    # Text search over instructions for the studio's Browse: an external-content FTS5 index (the text stays
+    # only in `attempts`; the index holds tokens). Tokenizing on insert would cost imports a third of their
+    # speed, so new attempts are indexed by the next search instead: meta 'attempts_text_upto' is the highest
+    # attempt id indexed (ids only grow), and store/paging.py's sync_instruction_index catches up from it.
+    # Changing or deleting the text of an attempt that is already indexed updates the index at once, because
+    # FTS5 needs the old text to remove it.
+    # attempts_facets lets Browse count (and fetch) the attempts of a rare origin / turn / backend / model /
+    # status cheaply, instead of walking the whole score order looking for them (see store/paging.py).
+    db.executescript("""
+        CREATE INDEX attempts_facets ON attempts(origin, turn, backend, model, status);
+        CREATE VIRTUAL TABLE attempts_text USING fts5(
+            instruction, short_instruction, content='attempts', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2');
+        INSERT INTO attempts_text (attempts_text) VALUES ('rebuild');
+        INSERT INTO meta (key, value) SELECT 'attempts_text_upto', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM attempts;
+        CREATE TRIGGER attempts_text_update AFTER UPDATE OF instruction, short_instruction ON attempts
+            WHEN OLD.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'attempts_text_upto') BEGIN
+            INSERT INTO attempts_text (attempts_text, rowid, instruction, short_instruction)
+                SELECT 'delete', OLD.id, OLD.instruction, OLD.short_instruction
+                WHERE OLD.instruction IS NOT NULL OR OLD.short_instruction IS NOT NULL;
+            INSERT INTO attempts_text (rowid, instruction, short_instruction)
+                SELECT NEW.id, NEW.instruction, NEW.short_instruction
+                WHERE NEW.instruction IS NOT NULL OR NEW.short_instruction IS NOT NULL;
+        END;
+        CREATE TRIGGER attempts_text_delete AFTER DELETE ON attempts
+            WHEN (OLD.instruction IS NOT NULL OR OLD.short_instruction IS NOT NULL)
+             AND OLD.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'attempts_text_upto') BEGIN
+            INSERT INTO attempts_text (attempts_text, rowid, instruction, short_instruction)
+                VALUES ('delete', OLD.id, OLD.instruction, OLD.short_instruction);
+        END;
+    """)
+
+
+@migrations()
+def m006_curators(db: Database) -> None:
+    # Studio accounts. Only a salted scrypt hash is stored ("scrypt$n$r$p$salt$hash", see
+    # curation/accounts.py); a disabled account keeps its row so its name stays attached to its past events.
+    # Jobs get the name of whoever started them, like reviews and policies already have.
+    db.executescript("""
+        CREATE TABLE curators (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            password_changed_at TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            rev INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+    """)
+    db.execute("ALTER TABLE jobs ADD COLUMN created_by TEXT")
+
+
+@migrations()
+def m007_gemini_batches(db: Database) -> None:
+    # Each Batch-mode request group a job submitted: a restarted job finds its batches here by name and polls
+    # them instead of paying for them twice. `items` maps request key (the attempt key) → attempt id + hint.
+    db.executescript("""
+        CREATE TABLE gemini_batches (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            role TEXT NOT NULL CHECK (role IN ('editor', 'judge')),
+            name TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL CHECK (state IN ('submitted', 'ingested', 'failed')),
+            service_state TEXT,
+            items TEXT NOT NULL,
+            n_requests INTEGER NOT NULL,
+            output TEXT,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            error TEXT,
+            submitted_at TEXT NOT NULL,
+            finished_at TEXT
+        ) STRICT;
+        CREATE INDEX gemini_batches_job ON gemini_batches(job_id, state);
+    """)
+
+
 def apply_migrations(db: Database) -> None:
     migrations.apply(db)
     db.execute(f"PRAGMA user_version = {schema_version()}")

@@ -14,6 +14,8 @@ from picobanana.store import Store
 @dataclass
 class StudioContext:
     settings: Settings
+    # Set by serve(): when True, every request must carry a logged-in curator (never the configured default).
+    login_required: bool = False
     # Gradio runs callbacks in a pool of worker threads; an SQLite connection belongs to the thread that
     # opened it, so each thread gets its own (WAL lets them read while one writes).
     _local: threading.local = field(default_factory=threading.local, repr=False)
@@ -35,4 +37,8 @@ class StudioContext:
     def curator(self, request: Any = None) -> str:
         """The logged-in curator's name; without login (localhost), the configured curator."""
         name = getattr(request, "username", None) if request is not None else None
-        return name or self.settings.curator
+        if name:
+            return name
+        if self.login_required:  # a request without a login here would be a bug: never guess who it was
+            raise PermissionError("no logged-in curator on this request; log in again")
+        return self.settings.curator

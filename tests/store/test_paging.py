@@ -13,6 +13,7 @@ from picobanana.store import (
     Weights,
     activate_policy,
     active_policy,
+    paging,
     record_review,
     save_policy,
 )
@@ -241,3 +242,201 @@ def test_cursor_round_trips_and_rejects_garbage():
     with pytest.raises(InputError):
         page_attempts(None, sort="random")  # type: ignore[arg-type]
 
+
+
+# -- the studio's Browse filters -------------------------------------------------------------------------
+
+WORDS = ("warm sunset glow", "cartoon style outline", "remove the red car", "winter snow scene", "zoom in tightly")
+
+
+def _decorate(store, rng: random.Random) -> None:
+    """Backends, models, instructions (through UPDATE, so the FTS trigger runs) and a second source photo."""
+    with store.transaction() as rev:
+        second = ensure_sources(store, [NewSource(uri="src2", origin="ingest")], rev)["src2"]
+        for (edit_id,) in store.query("SELECT id FROM edits"):
+            if rng.random() < 0.3:
+                store.conn.execute("UPDATE edits SET source_id = ? WHERE id = ?", (second, edit_id))
+        for (attempt_id,) in store.query("SELECT id FROM attempts"):
+            backend = rng.choice(("local", "gemini", None))
+            model = {"local": "local-1", "gemini": rng.choice(("g-flash", "g-pro")), None: None}[backend]
+            store.conn.execute("UPDATE attempts SET backend = ?, model = ?, instruction = ?, rev = ? WHERE id = ?",
+                               (backend, model, rng.choice(WORDS), rev, attempt_id))
+
+
+def _brute_force_all(store, policy: Policy, flt: AttemptFilter, sort: str) -> list[int]:
+    rows = store.query(
+        f"SELECT v.*, a.origin AS a_origin, a.backend, a.model, a.instruction, a.short_instruction, e.source_id, "
+        f"j.compliance, j.seamlessness, j.preservation, j.quality, h.verdict AS h_verdict "
+        f"FROM ({effective_verdict_view_sql(policy)}) v JOIN attempts a ON a.id = v.attempt_id "
+        f"JOIN edits e ON e.id = a.edit_id LEFT JOIN judgments j ON j.attempt_id = a.id "
+        f"LEFT JOIN human_decisions h ON h.attempt_id = a.id")
+    eps = 1e-9
+
+    def ok(r) -> bool:
+        for field, column in (("category_id", "category_id"), ("edit_type_id", "edit_type_id"),
+                              ("verdict", "verdict"), ("origin", "a_origin"), ("status", "status"),
+                              ("turn", "turn"), ("backend", "backend"), ("model", "model"),
+                              ("source_id", "source_id"), ("human_verdict", "h_verdict")):
+            if getattr(flt, field) is not None and r[column] != getattr(flt, field):
+                return False
+        if flt.judge_verdict is not None and (r["judge_verdict"] or "unjudged") != flt.judge_verdict:
+            return False
+        if flt.has_override is not None and (r["h_verdict"] is not None) != flt.has_override:
+            return False
+        for name in ("score", "compliance", "seamlessness", "preservation", "quality"):
+            lo, hi = getattr(flt, f"{name}_min"), getattr(flt, f"{name}_max")
+            if (lo is not None or hi is not None) and r[name] is None:
+                return False
+            if lo is not None and r[name] < lo - eps or hi is not None and r[name] > hi + eps:
+                return False
+        if flt.text is not None:
+            words = flt.text.lower().split()
+            text = f"{r['instruction'] or ''} {r['short_instruction'] or ''}".lower().split()
+            if not all(any(t.startswith(w) for t in text) for w in words):
+                return False
+        return True
+
+    keep = [r for r in rows if ok(r)]
+    if sort == "newest":
+        return [r["attempt_id"] for r in sorted(keep, key=lambda r: -r["attempt_id"])]
+    sign = -1 if sort == "score_desc" else 1
+    ordered = sorted(keep, key=lambda r: (r["score"] is None, sign * (r["score"] or 0), sign * r["attempt_id"]))
+    return [r["attempt_id"] for r in ordered]
+
+
+BROWSE_FILTERS = (
+    AttemptFilter(backend="gemini"),
+    AttemptFilter(model="g-pro", verdict="keep"),
+    AttemptFilter(category_id=2, backend="local"),
+    AttemptFilter(source_id=2),
+    AttemptFilter(source_id=2, verdict="fail"),
+    AttemptFilter(judge_verdict="keep"),
+    AttemptFilter(judge_verdict="fail", category_id=1),
+    AttemptFilter(judge_verdict="unjudged"),
+    AttemptFilter(judge_verdict="keep", verdict="fail"),  # the judge kept it, a curator failed it
+    AttemptFilter(human_verdict="keep"),
+    AttemptFilter(human_verdict="fail", category_id=4),
+    AttemptFilter(has_override=True),
+    AttemptFilter(has_override=False, verdict="keep"),
+    AttemptFilter(has_override=False, category_id=2),
+    AttemptFilter(score_min=0.6, score_max=0.8),
+    AttemptFilter(score_min=0.7, category_id=1, verdict="fail"),
+    AttemptFilter(compliance_min=0.7, quality_max=0.7),
+    AttemptFilter(seamlessness_min=0.9, preservation_max=0.5, has_override=True),
+    AttemptFilter(text="warm"),
+    AttemptFilter(text="Red CAR", verdict="keep"),
+    AttemptFilter(text="snow", category_id=2),
+    AttemptFilter(text="do e1"),  # the short instruction, as written by _populate
+    AttemptFilter(text='"); DROP TABLE attempts; --'),  # operators and punctuation are plain text
+)
+
+
+@pytest.mark.parametrize("rare_below", [0, 20_000], ids=["score-walk", "rare-facets"])
+@pytest.mark.parametrize("flt", BROWSE_FILTERS, ids=lambda f: ",".join(f"{k}={v}" for k, v in
+                                                                         f.model_dump(exclude_none=True).items()))
+def test_browse_filters_narrow_exactly_like_brute_force(store, flt, rare_below, monkeypatch):
+    # Both ways to serve the row-by-row filters: along the score index, and from their own rows when rare.
+    monkeypatch.setattr(paging, "SELECTIVE_ROWS", rare_below)
+    _populate(store, random.Random(21))
+    _decorate(store, random.Random(22))
+    policy = active_policy(store)
+    expected_all = _brute_force_all(store, policy, AttemptFilter(), "score_desc")
+    for sort in ("score_desc", "score_asc", "newest"):
+        for limit in (4, 48):
+            seen, _ = _walk(store, flt, sort, limit)
+            assert len(seen) == len(set(seen)), "a page repeated an attempt"
+            assert seen == _brute_force_all(store, policy, flt, sort), (flt, sort, limit)
+    if flt.text != '"); DROP TABLE attempts; --':
+        assert 0 < len(_brute_force_all(store, policy, flt, "newest")) < len(expected_all), "not a real narrowing"
+
+
+def test_common_browse_filters_keep_the_index_plan_and_selective_ones_start_from_their_index(store, monkeypatch):
+    monkeypatch.setattr(paging, "SELECTIVE_ROWS", 0)  # a small test store: nothing counts as rare
+    _populate(store, random.Random(23), n_edits=60)
+    _decorate(store, random.Random(24))
+    for flt in (AttemptFilter(category_id=2, verdict="keep", backend="gemini"),
+                AttemptFilter(score_min=0.6, score_max=0.8, judge_verdict="keep", category_id=1),
+                AttemptFilter(compliance_min=0.7, has_override=False)):
+        assert page_attempts(store, flt, limit=5).plan == "score_index", flt
+    traced: list[str] = []
+    store.conn.set_trace_callback(traced.append)
+    try:
+        assert page_attempts(store, AttemptFilter(text="snow"), limit=5).plan == "generic"
+        assert page_attempts(store, AttemptFilter(source_id=2), sort="newest", limit=5).plan == "by_id"
+    finally:
+        store.conn.set_trace_callback(None)
+    key_queries = [q for q in traced if "LEFT JOIN human_decisions h" in q and "SELECT a.id AS attempt_id" not in q]
+    assert len(key_queries) == 2
+    text_plan, source_plan = ([r[3] for r in store.conn.execute(f"EXPLAIN QUERY PLAN {q}")] for q in key_queries)
+
+    def scans_attempts(plan: list[str]) -> bool:
+        return any(step == "SCAN a" or step.startswith(("SCAN a ", "SCAN attempts ")) for step in plan)
+
+    assert any("attempts_text VIRTUAL TABLE INDEX" in step for step in text_plan), text_plan
+    assert any("edits_source" in step for step in source_plan), source_plan
+    assert not scans_attempts(text_plan) and not scans_attempts(source_plan), (text_plan, source_plan)
+
+
+def test_instruction_search_follows_inserts_updates_and_deletes(store):
+    """Inserts are indexed by the next search (queued, so imports stay fast); edits of indexed text at once."""
+    _populate(store, random.Random(25), n_edits=10)
+    first = store.scalar("SELECT MIN(id) FROM attempts")
+    with store.transaction() as rev:
+        store.conn.execute("UPDATE attempts SET instruction = 'paint the bicycle teal', rev = ? WHERE id = ?",
+                           (rev, first))
+    assert [i.attempt_id for i in page_attempts(store, AttemptFilter(text="bicycle teal")).items] == [first]
+    with store.transaction() as rev:
+        store.conn.execute("UPDATE attempts SET instruction = 'paint the boat', rev = ? WHERE id = ?", (rev, first))
+    assert page_attempts(store, AttemptFilter(text="bicycle")).items == []
+    assert [i.attempt_id for i in page_attempts(store, AttemptFilter(text="boat")).items] == [first]
+    assert store.scalar("SELECT COUNT(*) FROM attempts_text WHERE attempts_text MATCH 'boat'") == 1
+
+
+def test_rare_facets_and_subscores_are_read_from_their_own_rows(store, monkeypatch):
+    """A model or sub-score range few attempts have takes the generic plan from the facet index / judgments,
+    instead of walking the whole score order; a facet no judged attempt has skips the score walk."""
+    monkeypatch.setattr(paging, "SELECTIVE_ROWS", 10)
+    _populate(store, random.Random(26), n_edits=60)
+    _decorate(store, random.Random(27))
+    with store.transaction() as rev:
+        store.conn.execute("UPDATE attempts SET model = 'rare-model', rev = ? WHERE id IN (3, 5)", (rev,))
+    traced: list[str] = []
+    store.conn.set_trace_callback(traced.append)
+    try:
+        page = page_attempts(store, AttemptFilter(model="rare-model"), limit=5)
+    finally:
+        store.conn.set_trace_callback(None)
+    assert page.plan == "generic" and sorted(i.attempt_id for i in page.items) == [3, 5]
+    generic = next(q for q in traced if "LEFT JOIN human_decisions h" in q and "SELECT a.id AS attempt_id" not in q)
+    plan = [r[3] for r in store.conn.execute(f"EXPLAIN QUERY PLAN {generic}")]
+    assert any("attempts_facets" in step for step in plan), plan
+    assert page_attempts(store, AttemptFilter(model="g-flash"), limit=5).plan == "score_index"
+    assert page_attempts(store, AttemptFilter(compliance_min=0.95), limit=5).plan == "generic"
+    # No judged release attempt: the release page skips the score walk, and is right again once one is judged.
+    with store.transaction() as rev:
+        store.conn.execute("DELETE FROM judgments WHERE attempt_id IN (SELECT id FROM attempts WHERE origin = 'release')")
+    monkeypatch.setattr(paging, "SELECTIVE_ROWS", 0)
+    policy = active_policy(store)
+    flt = AttemptFilter(origin="release")
+    assert _walk(store, flt, "score_desc", 7)[0] == _brute_force_all(store, policy, flt, "score_desc")
+    release_id = store.scalar("SELECT id FROM attempts WHERE origin = 'release' LIMIT 1")
+    with store.transaction() as rev:
+        record_judgments(store, [NewJudgment(release_id, 0.9, 0.9, 0.9, 0.9)], rev)
+    seen = _walk(store, flt, "score_desc", 7)[0]
+    assert seen[0] == release_id and seen == _brute_force_all(store, policy, flt, "score_desc")
+
+
+def test_new_instructions_are_indexed_by_the_next_search(store):
+    from picobanana.store.paging import sync_instruction_index
+
+    _populate(store, random.Random(28), n_edits=10)
+    assert store.scalar("SELECT COUNT(*) FROM attempts_text WHERE attempts_text MATCH 'e1*'") == 0  # not yet
+    first = store.scalar("SELECT MIN(id) FROM attempts")
+    with store.transaction() as rev:  # changed before it was indexed: indexed once, with the new text
+        store.conn.execute("UPDATE attempts SET instruction = 'a quiet harbour', rev = ? WHERE id = ?",
+                           (rev, first))
+    assert [i.attempt_id for i in page_attempts(store, AttemptFilter(text="harbour")).items] == [first]
+    assert store.scalar("SELECT COUNT(*) FROM attempts_text WHERE attempts_text MATCH 'e1*'") > 0
+    assert sync_instruction_index(store) == 0
+    # The index agrees with the text, row for row (FTS5's own consistency check raises otherwise).
+    store.conn.execute("INSERT INTO attempts_text (attempts_text, rank) VALUES ('integrity-check', 1)")

@@ -16,8 +16,9 @@ def test_new_workspace_has_wal_foreign_keys_strict_tables_and_version(store):
     assert store.scalar("PRAGMA journal_mode") == "wal"
     assert store.scalar("PRAGMA foreign_keys") == 1
     assert store.scalar("PRAGMA user_version") == schema_version()
+    # Ordinary tables only: FTS5's virtual table (attempts_text) and its shadow tables cannot be STRICT.
     tables = [r["name"] for r in store.query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' "
         "AND name != '_sqlite_migrations'")]
     assert {"sources", "edits", "attempts", "judgments", "reviews", "policies", "jobs", "chains"} <= set(tables)
     for name in tables:

@@ -87,7 +87,9 @@ def client(studio):
     return Client(studio, verbose=False)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main thread while it
+# is open, and tests elsewhere that call asyncio.run() in the same worker would fail under it.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium; or set PICOBANANA_CHROMIUM)")

@@ -7,13 +7,20 @@
 
 Each answer goes through the same outcome parser as the synchronous call, so Batch and online modes record
 identical statuses. Keep batches small (≤ ~100 image requests: large image batches fail to download, see
-backends.md §1.7); requests are sent inline (< 20 MB in total).
+backends.md §1.7); requests are sent inline (< 20 MB in total). Results come back inline or, for large
+outputs, as a JSONL file (`dest.file_name`, one `{"key", "response" | "error"}` per line) that is streamed
+to a temporary file through the files API and read line by line — both forms give the same dict.
+The whole job's orchestration (rounds, storage, resume) is picobanana/pipeline/batch_mode.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from google.genai import types
@@ -23,6 +30,7 @@ from picobanana.errors import BackendError, Permanent, Transient
 TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED",
             "JOB_STATE_PARTIALLY_SUCCEEDED"}
 DONE_WITH_OUTPUT = {"JOB_STATE_SUCCEEDED", "JOB_STATE_PARTIALLY_SUCCEEDED"}
+BATCH_DISCOUNT = 0.5  # Batch bills half the online price (backends.md §1.7)
 
 
 def _state(job: types.BatchJob) -> str:
@@ -34,6 +42,7 @@ class GeminiBatch:
         if not hasattr(role, "batch_request"):
             raise TypeError(f"{type(role).__name__} has no Batch mode (editor and judge only)")
         self.role = role
+        self.output_forms: dict[str, str] = {}  # batch name → "inline" | "file", as last read by results()
 
     async def _call(self, coro: Any) -> Any:
         from picobanana.backends.gemini.errors import classify
@@ -67,24 +76,46 @@ class GeminiBatch:
         if state not in DONE_WITH_OUTPUT:
             raise (Transient if state not in TERMINAL else Permanent)(f"batch {name} is {state}")
         out: dict[str, Any] = {}
+        self.output_forms[name] = "file" if job.dest and job.dest.file_name else "inline"
+        if job.dest and job.dest.file_name:
+            async for key, response, error in self._file_items(job.dest.file_name):
+                out[key] = self._typed(response, error)
+            return out
         for item in (job.dest.inlined_responses if job.dest else None) or []:
             key = (item.metadata or {}).get("key")
-            if key is None:
-                continue
-            if item.error is not None or item.response is None:
-                out[key] = Permanent(f"batch item failed: {getattr(item.error, 'message', None) or 'no response'}")
-                continue
-            try:
-                out[key] = self._batch_priced(self.role.batch_result(item.response))
-            except BackendError as exc:
-                out[key] = exc
+            if key is not None:
+                out[key] = self._typed(item.response, getattr(item.error, "message", None) if item.error else None)
         return out
+
+    def _typed(self, response: types.GenerateContentResponse | None, error: str | None) -> Any:
+        if error is not None or response is None:
+            return Permanent(f"batch item failed: {error or 'no response'}")
+        try:
+            return self._batch_priced(self.role.batch_result(response))
+        except BackendError as exc:
+            return exc
+
+    async def _file_items(self, file_name: str):
+        """(key, response, error message) per line of a results file, streamed to disk (images are large)."""
+        with tempfile.TemporaryDirectory(prefix="picobanana-batch-") as tmp:
+            path = Path(tmp) / "results.jsonl"
+            await self._call(self.role._client().aio.files.download(file=file_name, destination=str(path)))
+            for line in _lines(path):
+                entry = json.loads(line)
+                key = entry.get("key") or (entry.get("metadata") or {}).get("key")
+                if key is None:
+                    continue
+                error = entry.get("error") or entry.get("status")
+                response = entry.get("response")
+                yield (key, types.GenerateContentResponse.model_validate(response) if response else None,
+                       (error.get("message") or str(error)) if error else None)
 
     def _batch_priced(self, result: Any) -> Any:
         usage = result.usage
         if not usage.cost_usd or self.role.service_tier == "flex":  # flex already halved it
             return result
-        return result.model_copy(update={"usage": usage.model_copy(update={"cost_usd": usage.cost_usd / 2})})
+        halved = usage.cost_usd * BATCH_DISCOUNT
+        return result.model_copy(update={"usage": usage.model_copy(update={"cost_usd": halved})})
 
     async def wait(self, name: str, poll_s: float = 30.0, timeout_s: float | None = None) -> dict[str, Any]:
         started = time.monotonic()
@@ -93,3 +124,10 @@ class GeminiBatch:
                 raise Transient(f"batch {name} still {state} after {timeout_s:g} s")
             await asyncio.sleep(poll_s)
         return await self.results(name)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as lines:
+        for line in lines:
+            if line.strip():
+                yield line

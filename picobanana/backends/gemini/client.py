@@ -18,6 +18,9 @@ from google.genai import types
 from picobanana.errors import ConfigError
 
 KEY_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+# The runner's per-role semaphore bounds concurrency. httpx's defaults (100 connections, 20 kept alive) would
+# queue calls beyond 100 inside their timeout and re-connect all but 20 after every burst.
+POOL = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
 
 
 def api_key() -> str:
@@ -35,5 +38,5 @@ def make_client(base_url: str | None = None, api_version: str | None = None, tim
     options = types.HttpOptions(
         base_url=base_url, api_version=api_version,
         timeout=int(timeout_s * 1000) if timeout_s else None,
-        httpx_async_client=httpx_async_client or httpx2.AsyncClient(timeout=timeout))
+        httpx_async_client=httpx_async_client or httpx2.AsyncClient(timeout=timeout, limits=POOL))
     return genai.Client(api_key=api_key(), http_options=options)

@@ -16,7 +16,11 @@ writer; no image → rewriter. Failures are injected per role with `script(role,
 
 Batch mode: POST …:batchGenerateContent answers every inline request at once (same checks, same scripts);
 GET /v1/models/<m> describes the model (version "fake-001") unless listed in `unknown_models`;
-GET /v1/batches/<id> says RUNNING `batch_pending_polls` times, then SUCCEEDED with the inlined responses.
+GET /v1/batches/<id> says RUNNING `batch_pending_polls` times (the smaller of its value when the batch was
+created and its value now: lowering it releases held batches), then SUCCEEDED with the inlined responses —
+or, per batch, as scripted by `script_batches(*entries)` (default `batch_output`): "inline", "file" (the
+results as a JSONL file `files/<id>-results`, fetched via GET /download/v1/files/<id>:download?alt=media),
+or the terminal failures "failed", "expired", "cancelled".
 
 The editor really transforms the input (hue shift + a per-call brightness), so outputs differ.
 Loopback only (127.0.0.1, ephemeral port) and bounded (request bodies ≤ max_body bytes).
@@ -42,8 +46,17 @@ _ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^:/]+):generateContent$")
 _BATCH_CREATE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^:/]+):batchGenerateContent$")
 _BATCH_GET = re.compile(r"^/(v1|v1beta|v1alpha)/(batches/[^/]+)$")
 _MODEL_GET = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^:/]+)$")
+_FILE_DOWNLOAD = re.compile(r"^(?:/download)?/(v1|v1beta|v1alpha)/files/([^:/]+):download$")
+_BATCH_ENDINGS = {"failed": "BATCH_STATE_FAILED", "expired": "BATCH_STATE_EXPIRED",
+                  "cancelled": "BATCH_STATE_CANCELLED"}
 _IMAGE_MIMES = {"image/png", "image/jpeg", "image/webp"}
 _ROLES = ("writer", "rewriter", "editor", "judge")
+KEEP_REQUESTS = 1000  # `requests` keeps the last 1,000 (as the vLLM fake does)
+KEEP_PRODUCED = 10_000  # edited images remembered for the judge-order check (far more than are ever in flight)
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default listen backlog (5) drops bursts of connects: 1 s SYN retries
 
 
 class FakeGemini:
@@ -59,12 +72,16 @@ class FakeGemini:
         self.violations: list[str] = []
         self.batches: dict[str, dict] = {}  # name → display name, polls, inline responses
         self.batch_pending_polls = batch_pending_polls  # GETs answered RUNNING before SUCCEEDED
+        self.batch_output = "inline"  # how a batch without a scripted ending answers: "inline" | "file"
+        self._batch_script: deque = deque()
+        self._batch_seq = 0
+        self.files: dict[str, bytes] = {}  # results files of "file" batches, by id
         self.unknown_models: set[str] = set()  # GET models/<m> answers 404 for these (backends check)
         self._scripts: dict[str, deque] = defaultdict(deque)
         self._produced: dict[str, str] = {}  # sha256 of each image the fake editor made → of its input
         self._lock = threading.Lock()
         self._count = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -96,6 +113,14 @@ class FakeGemini:
         with self._lock:
             self._scripts[role].extend(entries)
 
+    def script_batches(self, *entries: str) -> None:
+        """How the next batches end, in creation order: inline | file | failed | expired | cancelled."""
+        unknown = set(entries) - {"inline", "file", *_BATCH_ENDINGS}
+        if unknown:
+            raise ValueError(f"unknown batch endings {sorted(unknown)}")
+        with self._lock:
+            self._batch_script.extend(entries)
+
     def calls(self, role: str) -> list[dict]:
         return [r for r in self.requests if r["role"] == role]
 
@@ -106,12 +131,16 @@ class FakeGemini:
             self._count += 1
             return self._scripts[role].popleft() if self._scripts[role] else "ok"
 
-    def handle(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict]:
+    def handle(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict | bytes]:
         path = path.split("?", 1)[0]
         if method == "GET":
             match = _BATCH_GET.match(path)
             if match:
                 return self._batch_get(match.group(2))
+            match = _FILE_DOWNLOAD.match(path)
+            if match:
+                data = self.files.get(match.group(2))
+                return (200, data) if data is not None else (404, _error(404, "NOT_FOUND", f"no file {path}"))
             match = _MODEL_GET.match(path)
             if match and match.group(2) not in self.unknown_models:
                 model = match.group(2)
@@ -147,8 +176,11 @@ class FakeGemini:
                 entry["error"] = {"code": answer["error"]["code"], "message": answer["error"]["message"]}
             responses.append(entry)
         with self._lock:
-            name = f"batches/fake{len(self.batches) + 1}"
-            self.batches[name] = {"display_name": batch.get("displayName"), "polls": 0, "responses": responses}
+            self._batch_seq += 1  # not len(batches): a test may forget batches (the service lost them)
+            name = f"batches/fake{self._batch_seq}"
+            ending = self._batch_script.popleft() if self._batch_script else self.batch_output
+            self.batches[name] = {"display_name": batch.get("displayName"), "polls": 0, "responses": responses,
+                                  "pending": self.batch_pending_polls, "ending": ending}
         return 200, {"name": name, "metadata": {"name": name, "displayName": batch.get("displayName"),
                                                  "state": "BATCH_STATE_PENDING", "model": f"models/{model}"}}
 
@@ -158,11 +190,21 @@ class FakeGemini:
             if batch is None:
                 return 404, _error(404, "NOT_FOUND", f"{name} not found")
             batch["polls"] += 1
-            done = batch["polls"] > self.batch_pending_polls
-        metadata: dict = {"name": name, "displayName": batch["display_name"],
-                          "state": "BATCH_STATE_SUCCEEDED" if done else "BATCH_STATE_RUNNING"}
-        if done:
+            done = batch["polls"] > min(batch["pending"], self.batch_pending_polls)
+        ending = batch["ending"]
+        state = "BATCH_STATE_RUNNING" if not done else _BATCH_ENDINGS.get(ending, "BATCH_STATE_SUCCEEDED")
+        metadata: dict = {"name": name, "displayName": batch["display_name"], "state": state}
+        if done and ending == "inline":
             metadata["output"] = {"inlinedResponses": {"inlinedResponses": batch["responses"]}}
+        elif done and ending == "file":
+            file_id = f"{name.split('/', 1)[1]}-results"
+            # The file form keys each line by "key" (the inline form keeps it in metadata).
+            lines = [{"key": (r["metadata"] or {}).get("key"), **{k: v for k, v in r.items() if k != "metadata"}}
+                     for r in batch["responses"]]
+            self.files[file_id] = "".join(json.dumps(line) + "\n" for line in lines).encode()
+            metadata["output"] = {"responsesFile": f"files/{file_id}"}
+        elif done:
+            metadata["error"] = {"code": 400, "message": f"fake batch {ending}"}
         return 200, {"name": name, "metadata": metadata}
 
     # -- generateContent ----------------------------------------------------------------------------
@@ -190,6 +232,7 @@ class FakeGemini:
                               "modalities": modalities, "has_schema": bool(schema),
                               "service_tier": body.get("serviceTier") or gen.get("serviceTier"), "seed": gen.get("seed"),
                               "key_sent": bool(headers.get("x-goog-api-key"))})
+        del self.requests[:-KEEP_REQUESTS]  # bounded: a 10,000-attempt bench must not grow the fake
         if not headers.get("x-goog-api-key"):
             problems.append("no x-goog-api-key header")
         if problems:
@@ -231,6 +274,9 @@ class FakeGemini:
         if role == "editor":
             out = _edit(images[0], self._count)
             self._produced[hashlib.sha256(out).hexdigest()] = hashlib.sha256(images[0]).hexdigest()
+            with self._lock:  # bounded, oldest first (dicts keep insertion order)
+                while len(self._produced) > KEEP_PRODUCED:
+                    self._produced.pop(next(iter(self._produced)))
             return 200, {"candidates": [{"content": {"role": "model", "parts": [
                 {"text": "Done."}, {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(out).decode()}}]},
                 "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 300, "candidatesTokenCount": 1290,
@@ -273,11 +319,12 @@ class FakeGemini:
             def do_GET(self) -> None:
                 self._send(*fake.handle("GET", self.path, self.headers, b""))
 
-            def _send(self, code: int, body: dict) -> None:
-                data = json.dumps(body).encode()
+            def _send(self, code: int, body: dict | bytes) -> None:
+                raw = isinstance(body, bytes)  # a downloaded file, sent as is
+                data = body if raw else json.dumps(body).encode()
                 try:
                     self.send_response(code)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", "application/octet-stream" if raw else "application/json")
                     self.send_header("content-length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

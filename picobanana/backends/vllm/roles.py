@@ -11,6 +11,7 @@ reply is Transient (another sample usually parses), so the runner retries it and
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any, Literal
@@ -30,7 +31,7 @@ from picobanana.backends.base import (
     Usage,
 )
 from picobanana.backends.vllm import prompts
-from picobanana.backends.vllm.client import ClientHolder, data_url, png_within
+from picobanana.backends.vllm.client import ClientHolder, data_url, encode_within
 from picobanana.backends.vllm.errors import classify, error_message
 from picobanana.errors import ImageError, Permanent, Transient
 
@@ -68,9 +69,9 @@ class _VllmRole:
         return {"ok": ok, "base_url": self.base_url, "model": self.model, "served": served,
                 "detail": "serving" if ok else f"model {self.model!r} not served (serves: {', '.join(served)})"}
 
-    def _image(self, image: bytes, what: str) -> str:
-        try:
-            return data_url(png_within(image, self.max_image_side))
+    async def _image(self, image: bytes, what: str) -> str:
+        try:  # off the event loop: re-encoding a photo takes milliseconds of CPU
+            return data_url(*await asyncio.to_thread(encode_within, image, self.max_image_side))
         except ImageError as exc:
             raise Permanent(f"vllm {self.role}: {what} {exc}") from exc
 
@@ -117,7 +118,7 @@ class VllmWriter(_VllmRole):
     role = "writer"
 
     async def write(self, request: InstructionRequest) -> InstructionResult:
-        content = [_image_part(self._image(request.image, "source image:")),
+        content = [_image_part(await self._image(request.image, "source image:")),
                    _text(prompts.writer_prompt(request.edit_type_id, request.history))]
         reply, response = await self._json_call(content)
         common = {"model": self.model, "model_version": response.model, "prompt_version": prompts.PROMPT_VERSION,
@@ -144,8 +145,8 @@ class VllmJudge(_VllmRole):
     role = "judge"
 
     async def judge(self, request: JudgeRequest) -> JudgeResult:
-        content = [_image_part(self._image(request.edited, "edited image:")),
-                   _image_part(self._image(request.original, "original image:")),
+        content = [_image_part(await self._image(request.edited, "edited image:")),
+                   _image_part(await self._image(request.original, "original image:")),
                    _text(prompts.judge_prompt(request.instruction, request.edit_type_id))]
         reply, response = await self._json_call(content)
         return JudgeResult(**reply.model_dump(), model=self.model, model_version=response.model,
@@ -174,13 +175,14 @@ class VllmEditor:
 
     async def edit(self, request: EditRequest) -> EditResult:
         try:
-            png = png_within(request.image, self.max_image_side)
+            data, mime = await asyncio.to_thread(encode_within, request.image, self.max_image_side)
         except ImageError as exc:
             return EditResult(status="invalid_input", reason=str(exc)[:300], model=self.model)
         kwargs: dict[str, Any] = {"size": self.size} if self.size else {}
         try:
+            name = "src." + mime.split("/")[1].replace("jpeg", "jpg")
             response = await self._client.get().images.edit(
-                model=self.model, image=[("src.png", png, "image/png")], prompt=prompts.editor_prompt(request.instruction),
+                model=self.model, image=[(name, data, mime)], prompt=prompts.editor_prompt(request.instruction),
                 response_format="b64_json", extra_body={"seed": request.seed % 2**31, **self.extra_body}, **kwargs)
         except openai.APIStatusError as exc:
             message = error_message(exc)

@@ -66,3 +66,36 @@ def test_batch_errors_and_misuse(fake, photo):
         asyncio.run(batch.submit({}))
     with pytest.raises(TypeError, match="no Batch mode"):
         GeminiBatch(create_backend("rewriter", "gemini", {"base_url": fake.url}))
+
+
+def test_results_as_a_jsonl_file_match_the_inline_form(fake, photo):
+    fake.script("editor", "ok", "no_image", "ok", "no_image")
+    fake.script_batches("inline", "file")
+    batch = GeminiBatch(create_backend("editor", "gemini", {"base_url": fake.url}))
+    requests = {f"k{n}": EditRequest(image=photo, instruction="warmer", edit_type_id=1, seed=n) for n in (1, 2)}
+
+    async def run() -> tuple[dict, dict]:
+        inline = await batch.wait(await batch.submit(requests), poll_s=0.01)
+        return inline, await batch.wait(await batch.submit(requests), poll_s=0.01)
+
+    inline, from_file = asyncio.run(run())
+    assert batch.output_forms == {"batches/fake1": "inline", "batches/fake2": "file"}
+    assert list(fake.files) == ["fake2-results"]  # the SDK downloaded it through the files API
+    for results in (inline, from_file):
+        assert {k: r.status for k, r in results.items()} == {"k1": "ok", "k2": "no_image"}
+        assert results["k1"].image.startswith(b"\x89PNG") and results["k1"].model_version
+    assert fake.violations == []
+
+
+@pytest.mark.parametrize("ending", ["failed", "expired", "cancelled"])
+def test_a_batch_that_ends_without_output_says_so(fake, photo, ending):
+    fake.script_batches(ending)
+    batch = GeminiBatch(create_backend("editor", "gemini", {"base_url": fake.url}))
+
+    async def run() -> str:
+        name = await batch.submit({"k": EditRequest(image=photo, instruction="x", edit_type_id=1)})
+        with pytest.raises(Permanent, match=f"JOB_STATE_{ending.upper()}"):
+            await batch.wait(name, poll_s=0.01)
+        return await batch.state(name)
+
+    assert asyncio.run(run()) == f"JOB_STATE_{ending.upper()}"
