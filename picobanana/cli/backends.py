@@ -55,8 +55,8 @@ def backends_group() -> None:
 
 @backends_group.command("check")
 @click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path), help="A JobSpec as JSON.")
-@click.option("--backend", multiple=True, help="ROLE=NAME, ROLE in writer/rewriter/editor/judge/all.")
-@click.option("--backend-options", "options", multiple=True, help="ROLE=JSON options for that backend.")
+@click.option("--backend", multiple=True, help="NAME for every role, or ROLE=NAME (ROLE: writer/rewriter/editor/judge/all).")
+@click.option("--backend-options", "options", multiple=True, help="JSON options for every role, or ROLE=JSON (merged over all=).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_app
 def check_command(app: AppContext, spec_file: Path | None, backend: tuple[str, ...], options: tuple[str, ...],

@@ -23,14 +23,22 @@ from picobanana.pipeline.spec import BatchSettings, JobSpec
 from picobanana.taxonomy import category_by_name, edit_type_by_slug, resolve_edit_type
 
 
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+def _pairs(values: tuple[str, ...], what: str, default_key: str | None = None) -> dict[str, str]:
+    """KEY=VALUE flags → dict; with `default_key`, a bare VALUE means default_key=VALUE (`--backend gemini`)."""
     out = {}
     for value in values:
         key, sep, val = value.partition("=")
-        if not sep:
+        if default_key and (not sep or value.lstrip().startswith("{")):  # a bare name, or bare JSON options
+            key, val = default_key, value
+        elif not sep:
             raise ConfigError(f"{what} must look like KEY=VALUE, got {value!r}")
         out[key.strip()] = val.strip()
     return out
+
+
+def _role_pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str]]:
+    """ROLE=VALUE flags, `all` first, so that a role's own value is applied over the `all=` one."""
+    return sorted(_pairs(values, what, default_key="all").items(), key=lambda pair: pair[0] != "all")
 
 
 def _roles(key: str) -> tuple[str, ...]:
@@ -73,10 +81,19 @@ def build_spec(spec_file: Path | None, sources: str | None, types: str | None, m
     if total:
         spec.mix.total = total
     for flag, field, cast in ((backend, "backend", str), (concurrency, "concurrency", int), (rpm, "rpm", float),
-                              (timeout, "timeout_s", float), (options, "options", json.loads)):
-        for key, value in _pairs(flag, f"--{field}").items():
+                              (timeout, "timeout_s", float)):
+        for key, value in _role_pairs(flag, f"--{field}"):
             for role in _roles(key):
                 setattr(spec.roles[role], field, cast(value))
+    for key, value in _role_pairs(options, "--backend-options"):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--backend-options {key}: not JSON ({exc})") from exc
+        if not isinstance(parsed, dict):
+            raise ConfigError(f"--backend-options {key}: expected a JSON object, got {value!r}")
+        for role in _roles(key):  # merged: `all={"base_url": …}` plus `editor={"preset": "paper"}` keeps both
+            spec.roles[role].options = {**spec.roles[role].options, **parsed}
     if attempts is not None:
         spec.attempts = attempts
     if policy:
@@ -162,8 +179,11 @@ def _print_summary(app: AppContext, s: dict) -> None:
               help="each = every type on every source; release = --total items drawn like the release.")
 @click.option("--total", type=int, default=0, help="Items to draw with --mix release.")
 @click.option("--category-quota", "quotas", multiple=True, help="CATEGORY=N items (repeatable).")
-@click.option("--backend", multiple=True, help="ROLE=NAME, ROLE in writer/rewriter/editor/judge/all (default local; also fake).")
-@click.option("--backend-options", "options", multiple=True, help="ROLE=JSON options for that backend.")
+@click.option("--backend", multiple=True,
+              help="NAME for every role, or ROLE=NAME with ROLE in writer/rewriter/editor/judge/all "
+                   "(local (default), gemini, vllm, fake).")
+@click.option("--backend-options", "options", multiple=True,
+              help="JSON options for every role, or ROLE=JSON; a role's options are merged over all='s.")
 @click.option("--concurrency", multiple=True, help="ROLE=N calls in flight.")
 @click.option("--rpm", multiple=True, help="ROLE=N requests per minute.")
 @click.option("--timeout", multiple=True, help="ROLE=SECONDS per call.")

@@ -90,3 +90,18 @@ def _expect_one_image(tmp_path):
     spec = tmp_path / "expect.json"
     spec.write_text(json.dumps({"roles": {"editor": {"expected_images": 1}}}))
     return spec
+
+
+def test_backend_flags_take_a_bare_name_and_merge_role_options_over_all():
+    from picobanana.cli.generate import build_spec
+
+    spec = build_spec(None, None, None, None, 0, (), ("gemini", "judge=local"),
+                      ('editor={"preset": "paper"}', '{"base_url": "http://127.0.0.1:9", "timeout_s": 5}'),
+                      (), (), (), None, None, None, None, None)
+    assert [spec.role(r).backend for r in ("writer", "rewriter", "editor", "judge")] == \
+        ["gemini", "gemini", "gemini", "local"]
+    # `all` is applied first whatever the order on the command line; the editor keeps the base URL too.
+    assert spec.role("editor").options == {"base_url": "http://127.0.0.1:9", "timeout_s": 5, "preset": "paper"}
+    assert spec.role("writer").options == {"base_url": "http://127.0.0.1:9", "timeout_s": 5}
+    with pytest.raises(ConfigError, match="expected a JSON object"):
+        build_spec(None, None, None, None, 0, (), (), ("all=[1]",), (), (), (), None, None, None, None, None)
