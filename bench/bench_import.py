@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_pico_jsonl import WRITERS  # noqa: E402
+from make_pico_jsonl import WRITERS
 
 OUT = ROOT / "bench" / "out"
 

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from picobanana.taxonomy import EDIT_TYPES  # noqa: E402
+from picobanana.taxonomy import EDIT_TYPES
 
 FIXTURES = Path(os.environ.get("PICOBANANA_FIXTURES", ROOT.parent / "shared" / "fixtures" / "pico-banana"))
 _ID_CHARS = string.ascii_lowercase + string.digits

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from picobanana.backends.base import ROLES
 from picobanana.backends.registry import create_backend
-from picobanana.cli.generate import build_spec
 from picobanana.cli.context import AppContext, pass_app
+from picobanana.cli.generate import build_spec
 from picobanana.errors import PicobananaError
 from picobanana.pipeline.spec import JobSpec
 

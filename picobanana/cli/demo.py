@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from picobanana.cli.generate import _print_summary, progress_reporter
 from picobanana.cli.context import AppContext, pass_app
+from picobanana.cli.generate import _print_summary, progress_reporter
 from picobanana.demo import DEMO_PHOTOS, run_demo
 
 

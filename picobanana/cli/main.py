@@ -42,7 +42,17 @@ def cli(ctx: click.Context, workspace: Path | None, config_file: Path | None) ->
 
 
 def _register_commands() -> None:
-    from picobanana.cli import analytics, demo, exports, generate, imports, ingest, policies, studio, workspace
+    from picobanana.cli import (
+        analytics,
+        demo,
+        exports,
+        generate,
+        imports,
+        ingest,
+        policies,
+        studio,
+        workspace,
+    )
     from picobanana.cli import backends as backends_cli
 
     for module in (workspace, imports, ingest, generate, demo, exports, analytics, policies, backends_cli, studio):

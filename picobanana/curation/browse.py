@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from picobanana.curation.items import thumbnail_of
 from picobanana.curation.urlstate import BrowseView
-from picobanana.errors import ImageError
 from picobanana.store.db import Store
 from picobanana.store.paging import PageItem, page_attempts
 from picobanana.store.policies import Policy, active_policy
@@ -79,23 +79,11 @@ def step_in_page(attempt_ids: list[int], current: int | None, step: int) -> int 
 
 def _cell(store: Store, item: PageItem) -> GridCell:
     category = _category(item.category_id)
-    return GridCell(attempt_id=item.attempt_id, thumbnail=_thumbnail(store, item.output_sha256),
+    return GridCell(attempt_id=item.attempt_id, thumbnail=thumbnail_of(store, item.output_sha256),
                     verdict=item.verdict, verdict_source=item.verdict_source, score=item.score,
                     category_id=item.category_id, category=category[0], category_slug=category[1],
                     edit_type=_edit_type(item.edit_type_id), turn=item.turn, attempt_no=item.attempt_no,
                     status=item.status, short_instruction=item.short_instruction)
-
-
-def _thumbnail(store: Store, sha256: str | None) -> Path | None:
-    if not sha256:
-        return None
-    thumb = store.images.thumbnail_path(sha256)
-    if thumb.exists():
-        return thumb
-    try:
-        return store.images.ensure_thumbnail(sha256)
-    except (ImageError, OSError):
-        return None
 
 
 def _category(category_id: int | None) -> tuple[str, str | None]:

@@ -218,7 +218,7 @@ def _chain(store: Store, policy: Policy, chain_id: int) -> list[ChainTurn]:
         turns.append(ChainTurn(turn=edit["turn"], edit_id=edit["id"],
                                attempt_id=shown.attempt_id if shown else None,
                                verdict=shown.verdict if shown else None, score=shown.score if shown else None,
-                               thumbnail=_thumbnail(store, shown.output_sha256 if shown else None)))
+                               thumbnail=thumbnail_of(store, shown.output_sha256 if shown else None)))
     return turns
 
 
@@ -229,7 +229,7 @@ def _existing_file(store: Store, sha256: str | None) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
-def _thumbnail(store: Store, sha256: str | None) -> Path | None:
+def thumbnail_of(store: Store, sha256: str | None) -> Path | None:
     """The pre-made thumbnail (made now if an older import skipped it); None without the image file."""
     if not sha256:
         return None

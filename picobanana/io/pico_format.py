@@ -118,7 +118,7 @@ def detect_kind(obj: dict) -> Kind:
 
 def normalise_ref(path: str) -> str:
     """Canonical relative path of a release image: strips the `nano-banana-300k/` prefix of rejected images."""
-    return path[len(REJECTED_PREFIX):] if path.startswith(REJECTED_PREFIX) else path
+    return path.removeprefix(REJECTED_PREFIX)
 
 
 def resolve_url(path: str, base: str = RELEASE_CDN_BASE) -> str:

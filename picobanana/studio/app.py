@@ -27,7 +27,7 @@ TABS = (
 def build_app(ctx: StudioContext) -> gr.Blocks:
     with gr.Blocks(title="picobanana studio") as app:
         with gr.Row(elem_id="studio-header"):
-            gr.Markdown(f"### 🍌 picobanana studio · workspace `{ctx.workspace}`")
+            gr.Markdown(f"### picobanana studio · workspace `{ctx.workspace}`")
         with gr.Tabs(elem_id="studio-tabs") as tabs:
             for module_name, label, elem_id in TABS:
                 with gr.Tab(label, id=module_name, elem_id=elem_id):

@@ -226,6 +226,10 @@ def serve(ctx: StudioContext, *, host: str = "127.0.0.1", port: int | None = Non
     store = ctx.store()  # opens (and migrates) the workspace once, before the worker threads race to do it
     if ctx.login_required and active_curator_count(store) == 0:
         raise ConfigError(NO_ACCOUNT.format(host=host))
+    # Image outputs under static paths are served in place; otherwise Gradio copies (and hashes) every full-size
+    # image it returns into its cache first, which is most of the time to open an item. Same folders as
+    # allowed_paths; blocked_paths still win.
+    gr.set_static_paths(served_paths(ctx))
     app = build_studio(ctx)
     launch.setdefault("mcp_server", False)  # no tool endpoint for language models: curators only
     app_kwargs = dict(launch.pop("app_kwargs", None) or {})

@@ -9,7 +9,14 @@ import pytest
 from picobanana.errors import SchemaError
 from picobanana.store import Store
 from picobanana.store.schema import schema_version
-from picobanana.store.writes import NewAttempt, NewEdit, NewSource, ensure_edits, ensure_sources, insert_attempts
+from picobanana.store.writes import (
+    NewAttempt,
+    NewEdit,
+    NewSource,
+    ensure_edits,
+    ensure_sources,
+    insert_attempts,
+)
 
 
 def test_new_workspace_has_wal_foreign_keys_strict_tables_and_version(store):
@@ -40,9 +47,8 @@ def test_foreign_keys_are_enforced(store):
 
 
 def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path):
-    with Store.open(tmp_path / "ws") as first:
-        with first.transaction() as rev:
-            ensure_sources(first, [NewSource(uri="u1", origin="ingest")], rev)
+    with Store.open(tmp_path / "ws") as first, first.transaction() as rev:
+        ensure_sources(first, [NewSource(uri="u1", origin="ingest")], rev)
     with Store.open(tmp_path / "ws") as second:
         assert second.scalar("SELECT COUNT(*) FROM sources") == 1
         assert second.scalar("SELECT COUNT(*) FROM _sqlite_migrations") == schema_version()
@@ -58,18 +64,16 @@ def test_database_from_a_newer_picobanana_is_refused(tmp_path):
 
 def test_transaction_rolls_back_everything_on_error(store):
     revision = store.revision
-    with pytest.raises(RuntimeError):
-        with store.transaction() as rev:
-            ensure_sources(store, [NewSource(uri="u1", origin="ingest")], rev)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.transaction() as rev:
+        ensure_sources(store, [NewSource(uri="u1", origin="ingest")], rev)
+        raise RuntimeError("boom")
     assert store.scalar("SELECT COUNT(*) FROM sources") == 0
     assert store.revision == revision
 
 
 def test_each_transaction_gets_the_next_revision_and_nested_blocks_share_it(store):
-    with store.transaction() as first:
-        with store.transaction() as inner:
-            assert inner == first
+    with store.transaction() as first, store.transaction() as inner:
+        assert inner == first
     with store.transaction() as second:
         pass
     assert second == first + 1 == store.revision
@@ -78,10 +82,9 @@ def test_each_transaction_gets_the_next_revision_and_nested_blocks_share_it(stor
 def test_nested_failure_rolls_back_only_the_inner_block(store):
     with store.transaction() as rev:
         ensure_sources(store, [NewSource(uri="outer", origin="ingest")], rev)
-        with pytest.raises(ValueError):
-            with store.transaction():
-                ensure_sources(store, [NewSource(uri="inner", origin="ingest")], rev)
-                raise ValueError
+        with pytest.raises(ValueError), store.transaction():
+            ensure_sources(store, [NewSource(uri="inner", origin="ingest")], rev)
+            raise ValueError
     assert [r["uri"] for r in store.query("SELECT uri FROM sources")] == ["outer"]
 
 

@@ -13,7 +13,14 @@ import shutil
 import pytest
 
 from picobanana.store import Store
-from picobanana.store.writes import NewAttempt, NewEdit, NewJudgment, ensure_edits, insert_attempts, record_judgments
+from picobanana.store.writes import (
+    NewAttempt,
+    NewEdit,
+    NewJudgment,
+    ensure_edits,
+    insert_attempts,
+    record_judgments,
+)
 from picobanana.taxonomy import edit_type_by_id
 
 DECISIONS = 100

@@ -3,9 +3,9 @@
 import dataclasses
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from conftest import PICO_FIXTURES as FIXTURES
 
 from picobanana.taxonomy import (
     CATEGORIES,
@@ -21,8 +21,6 @@ from picobanana.taxonomy import (
     edit_type_by_slug,
     resolve_edit_type,
 )
-
-from conftest import PICO_FIXTURES as FIXTURES
 
 CATEGORY_TABLE = [  # (name, slug, number of types, SFT records) from section 2.2
     ("Pixel & Photometric", "pixel-photometric", 2, 30188),

@@ -81,6 +81,7 @@ class FakeVllmServer:
         self.requests: collections.deque[dict] = collections.deque(maxlen=keep_requests)
         self.violations: list[str] = []
         self.counts: collections.Counter = collections.Counter()  # (role, outcome) → n
+        self.connections = 0  # TCP connections accepted (a client with keep-alive reuses them)
         self._scripts: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_concurrency)
@@ -258,6 +259,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 1024  # the default listen backlog (5) drops bursts of connects: 1 s SYN retries
     fake: FakeVllmServer
+
+    def process_request(self, request, client_address) -> None:
+        with self.fake._lock:
+            self.fake.connections += 1
+        super().process_request(request, client_address)
 
     def handle_error(self, request, client_address) -> None:  # a client that timed out and hung up: not news
         pass

@@ -11,7 +11,6 @@ reply is Transient (another sample usually parses), so the runner retries it and
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Any, Literal
@@ -31,7 +30,7 @@ from picobanana.backends.base import (
     Usage,
 )
 from picobanana.backends.vllm import prompts
-from picobanana.backends.vllm.client import ClientHolder, data_url, encode_within
+from picobanana.backends.vllm.client import ClientHolder, data_url, encode_async
 from picobanana.backends.vllm.errors import classify, error_message
 from picobanana.errors import ImageError, Permanent, Transient
 
@@ -70,8 +69,8 @@ class _VllmRole:
                 "detail": "serving" if ok else f"model {self.model!r} not served (serves: {', '.join(served)})"}
 
     async def _image(self, image: bytes, what: str) -> str:
-        try:  # off the event loop: re-encoding a photo takes milliseconds of CPU
-            return data_url(*await asyncio.to_thread(encode_within, image, self.max_image_side))
+        try:  # off the event loop when it re-encodes: that takes milliseconds of CPU
+            return data_url(*await encode_async(image, self.max_image_side))
         except ImageError as exc:
             raise Permanent(f"vllm {self.role}: {what} {exc}") from exc
 
@@ -175,7 +174,7 @@ class VllmEditor:
 
     async def edit(self, request: EditRequest) -> EditResult:
         try:
-            data, mime = await asyncio.to_thread(encode_within, request.image, self.max_image_side)
+            data, mime = await encode_async(request.image, self.max_image_side)
         except ImageError as exc:
             return EditResult(status="invalid_input", reason=str(exc)[:300], model=self.model)
         kwargs: dict[str, Any] = {"size": self.size} if self.size else {}

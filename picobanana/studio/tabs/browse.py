@@ -238,12 +238,14 @@ def build(ctx, tabs=None) -> None:
                      outputs=view_outputs, **private)
     open_button.click(open_item, inputs=[open_target, query], outputs=item_outputs, api_name="open_item")
     close.click(close_item, inputs=query, outputs=item_outputs, **private)
+    # Moving is safe to queue: ← / → pressed while the last move is still on its way run after it (Gradio's
+    # default, "once", would drop them). Keep / Fail stay "once": a decision must never land on an unseen item.
     panel.prev.click(lambda a, f, q: move(a, f, q, -1), inputs=[panel.attempt_id, page_facts, query],
-                     outputs=item_outputs, api_name="previous_item")
+                     outputs=item_outputs, api_name="previous_item", trigger_mode="always_last")
     panel.next.click(lambda a, f, q: move(a, f, q, +1), inputs=[panel.attempt_id, page_facts, query],
-                     outputs=item_outputs, api_name="next_item")
+                     outputs=item_outputs, api_name="next_item", trigger_mode="always_last")
     panel.skip.click(lambda a, f, q: move(a, f, q, +1), inputs=[panel.attempt_id, page_facts, query],
-                     outputs=item_outputs, **private)
+                     outputs=item_outputs, trigger_mode="always_last", **private)
     def open_chain_turn(current, view_query: str, event: gr.SelectData):
         target = panel.chain_turn(current, event.index)
         return open_item(target, view_query) if target is not None else [gr.update()] * len(item_outputs)
