@@ -326,7 +326,7 @@ def m005_instruction_search(db: Database) -> None:
     # Text search over instructions for the studio's Browse: an external-content FTS5 index (the text stays
     # only in `attempts`; the index holds tokens). Tokenizing on insert would cost imports a third of their
     # speed, so new attempts are indexed by the next search instead: meta 'attempts_text_upto' is the highest
-    # attempt id indexed (ids only grow), and store/paging.py's sync_instruction_index catches up from it.
+    # attempt id indexed (ids only grow), and store/text_search.py's sync_instruction_index catches up from it.
     # Changing or deleting the text of an attempt that is already indexed updates the index at once, because
     # FTS5 needs the old text to remove it.
     # attempts_facets lets Browse count (and fetch) the attempts of a rare origin / turn / backend / model /

@@ -427,7 +427,7 @@ def test_rare_facets_and_subscores_are_read_from_their_own_rows(store, monkeypat
 
 
 def test_new_instructions_are_indexed_by_the_next_search(store):
-    from picobanana.store.paging import sync_instruction_index
+    from picobanana.store.text_search import sync_instruction_index
 
     _populate(store, random.Random(28), n_edits=10)
     assert store.scalar("SELECT COUNT(*) FROM attempts_text WHERE attempts_text MATCH 'e1*'") == 0  # not yet

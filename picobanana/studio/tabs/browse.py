@@ -24,7 +24,8 @@ from picobanana.curation.items import decide
 from picobanana.curation.urlstate import PARAM_NAMES, BrowseView, decode, encode
 from picobanana.errors import PicobananaError
 from picobanana.store.db import Store
-from picobanana.store.paging import AttemptFilter, sync_instruction_index
+from picobanana.store.paging import AttemptFilter
+from picobanana.store.text_search import sync_instruction_index
 from picobanana.studio.item_panel import build_item_panel
 from picobanana.taxonomy import CATEGORIES, EDIT_TYPES
 
