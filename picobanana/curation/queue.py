@@ -45,7 +45,7 @@ from picobanana.errors import StoreError
 from picobanana.store.db import Store
 from picobanana.store.policies import EPSILON, Policy, active_policy
 from picobanana.store.reviews import ReviewEvent, latest_review_id, record_batch, record_review, undo_batch
-from picobanana.taxonomy import edit_type_by_id
+from picobanana.taxonomy import implied_category_id
 
 DEFAULT_MARGIN = 0.05
 MAX_BATCH = 10_000  # apply-to-all refuses more than this: narrow the filter or the margin instead
@@ -68,12 +68,8 @@ class QueueFilter(BaseModel):
 
     def resolved(self) -> QueueFilter:
         """An edit type implies its category, which lets the per-category index narrow the seek."""
-        if self.edit_type_id is not None and self.category_id is None:
-            try:
-                return self.model_copy(update={"category_id": edit_type_by_id(self.edit_type_id).category.id})
-            except KeyError:
-                return self
-        return self
+        category_id = implied_category_id(self.category_id, self.edit_type_id)
+        return self if category_id == self.category_id else self.model_copy(update={"category_id": category_id})
 
 
 class QueueItem(BaseModel):

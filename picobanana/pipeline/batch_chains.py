@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from picobanana.backends.base import Turn
-from picobanana.pipeline.chains import _MAX_TYPE_TRIES, _copy_turn_one, _kept_starts
-from picobanana.pipeline.keys import chain_edit_key, seed_for
+from picobanana.pipeline.chains import _MAX_TYPE_TRIES, _copy_turn_one, plan_chains
+from picobanana.pipeline.keys import chain_edit_key
 from picobanana.pipeline.runner import EditItem, Outcome
-from picobanana.taxonomy import EDIT_TYPES
 
 if TYPE_CHECKING:
     from picobanana.pipeline.batch_mode import BatchJob
@@ -35,16 +34,9 @@ class _Chain:
 async def run_chains_batched(job: BatchJob) -> None:
     """chains.run_chain's logic with every chain's turn t in one set of rounds (the same seeded draws)."""
     runner, settings = job.runner, job.spec.chains
-    starts = _kept_starts(runner)
-    rng = random.Random(seed_for(job.spec.seed, runner.job_id, "chains"))
-    chosen = rng.sample(starts, min(settings.n_chains, len(starts)))
-    done_types = [r[0] for r in runner.store.conn.execute(
-        "SELECT DISTINCT edit_type_id FROM edits WHERE job_id = ? AND chain_id IS NULL AND skip_reason IS NULL "
-        "ORDER BY edit_type_id", (runner.job_id,))]
-    pool = settings.type_ids or done_types or job.spec.mix.type_ids or [t.id for t in EDIT_TYPES]
+    pool, work = plan_chains(runner)
     chains = []
-    for k, start in enumerate(chosen, 1):
-        chain_rng = random.Random(seed_for(job.spec.seed, runner.job_id, "chain", k))
+    for k, start, chain_rng in work:
         n_turns = chain_rng.randint(settings.min_turns, settings.max_turns)
         chain_id, parent_id = _copy_turn_one(runner, k, start, n_turns)
         _, source_id, type_id, sha, instruction = start

@@ -104,7 +104,9 @@ async def run_chain(runner: Runner, k: int, start: tuple, rng: random.Random, po
         sha, parent_id = step["sha256"], step["attempt_id"]
 
 
-async def run_chains(runner: Runner) -> None:
+def plan_chains(runner: Runner) -> tuple[list[int], list[tuple]]:
+    """The job's chains, drawn the same way online and in Batch mode (so a resume finds its rows): the pool of
+    turn types, and (k, kept start, the chain's own seeded rng) per chain."""
     settings = runner.spec.chains
     starts = _kept_starts(runner)
     rng = random.Random(seed_for(runner.spec.seed, runner.job_id, "chains"))
@@ -116,6 +118,11 @@ async def run_chains(runner: Runner) -> None:
     pool = settings.type_ids or done_types or runner.spec.mix.type_ids or [t.id for t in EDIT_TYPES]
     work = [(k, start, random.Random(seed_for(runner.spec.seed, runner.job_id, "chain", k)))
             for k, start in enumerate(chosen, 1)]
+    return pool, work
+
+
+async def run_chains(runner: Runner) -> None:
+    pool, work = plan_chains(runner)
 
     async def handle(entry: tuple) -> None:
         k, start, chain_rng = entry

@@ -52,7 +52,7 @@ from picobanana.store.db import Store
 from picobanana.store.policies import EPSILON, SUBSCORES, Policy, active_policy
 from picobanana.store.text_search import fts_query, sync_instruction_index
 from picobanana.store.verdicts import Verdict, effective_verdict_sql, judge_verdict_sql, verdict_source_sql
-from picobanana.taxonomy import edit_type_by_id
+from picobanana.taxonomy import implied_category_id
 
 Sort = Literal["score_desc", "score_asc", "newest"]
 SORTS: tuple[Sort, ...] = ("score_desc", "score_asc", "newest")
@@ -210,13 +210,8 @@ def iter_attempts(store: Store, filter: AttemptFilter | None = None, sort: Sort 
 
 
 def _with_category(flt: AttemptFilter) -> AttemptFilter:
-    """An edit type implies its category, which lets the per-category score index serve it."""
-    if flt.edit_type_id is not None and flt.category_id is None:
-        try:
-            return flt.model_copy(update={"category_id": edit_type_by_id(flt.edit_type_id).category.id})
-        except KeyError:
-            return flt
-    return flt
+    category_id = implied_category_id(flt.category_id, flt.edit_type_id)
+    return flt if category_id == flt.category_id else flt.model_copy(update={"category_id": category_id})
 
 
 def _indexed_plan_applies(store: Store, policy: Policy, flt: AttemptFilter) -> bool:

@@ -12,6 +12,7 @@ from .edit_types import (
     edit_type_by_id,
     edit_type_by_name,
     edit_type_by_slug,
+    implied_category_id,
 )
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "edit_type_by_id",
     "edit_type_by_name",
     "edit_type_by_slug",
+    "implied_category_id",
     "resolve_edit_type",
 ]

@@ -145,6 +145,17 @@ def edit_type_by_id(type_id: int) -> EditType:
     return EDIT_TYPES[type_id - 1]
 
 
+def implied_category_id(category_id: int | None, edit_type_id: int | None) -> int | None:
+    """The category a filter means: its own, else its edit type's (an edit type implies its category, which
+    lets the per-category score indexes serve a filter on an edit type)."""
+    if category_id is not None or edit_type_id is None:
+        return category_id
+    try:
+        return edit_type_by_id(edit_type_id).category.id
+    except KeyError:
+        return None
+
+
 def edit_type_by_slug(slug: str) -> EditType:
     """Edit type by its slug (exact); KeyError if unknown."""
     try:
