@@ -41,8 +41,7 @@ class JobRow:
 def _row(row) -> JobRow:
     return JobRow(row["id"], row["kind"], row["status"], JobSpec.model_validate_json(row["params"]), row["total"],
                   row["done"], row["failed"], row["message"], json.loads(row["summary"]) if row["summary"] else None,
-                  row["created_at"], row["started_at"], row["finished_at"], row["heartbeat_at"],
-                  row["created_by"] if "created_by" in row.keys() else None)  # noqa: SIM118 - a Row's `in` tests values
+                  row["created_at"], row["started_at"], row["finished_at"], row["heartbeat_at"], row["created_by"])
 
 
 def create_job(store: Store, spec: JobSpec, total: int | None = None, created_by: str | None = None) -> int:
@@ -51,15 +50,10 @@ def create_job(store: Store, spec: JobSpec, total: int | None = None, created_by
     if not spec.source_ids:
         ids = [r[0] for r in store.conn.execute("SELECT id FROM sources WHERE image_sha256 IS NOT NULL ORDER BY id")]
         spec = spec.model_copy(update={"source_ids": ids})
-    columns, values = ["kind", "status", "params", "total", "created_at"], [KIND, "queued", spec.model_dump_json(),
-                                                                          total, utc_now()]
-    if created_by is not None:  # the column comes with the curators migration
-        columns.append("created_by")
-        values.append(created_by)
     with store.transaction():
         return int(store.conn.execute(
-            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(values))}) RETURNING id",
-            values).fetchone()[0])
+            "INSERT INTO jobs (kind, status, params, total, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?) "
+            "RETURNING id", (KIND, "queued", spec.model_dump_json(), total, utc_now(), created_by)).fetchone()[0])
 
 
 def get_job(store: Store, job_id: int) -> JobRow:

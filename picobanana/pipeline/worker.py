@@ -259,7 +259,7 @@ class _JobHead:
 
 
 _HEAD_COLUMNS = ("id", "status", "total", "done", "failed", "message", "summary", "created_at", "started_at",
-                 "finished_at", "heartbeat_at")
+                 "finished_at", "heartbeat_at", "created_by")
 TERMINAL = ("done", "failed", "cancelled", "interrupted")
 
 
@@ -281,8 +281,7 @@ class JobBoard:
     def _read(self, store: Store, ids: list[int]) -> dict[int, _JobHead]:
         if not ids:
             return {}
-        has_creator = "created_by" in {r[1] for r in store.conn.execute("PRAGMA table_info(jobs)")}
-        columns = ", ".join((*_HEAD_COLUMNS, "created_by" if has_creator else "NULL"))
+        columns = ", ".join(_HEAD_COLUMNS)
         rows = store.query(f"SELECT {columns} FROM jobs WHERE id IN ({', '.join('?' * len(ids))})", ids)
         return {r[0]: _JobHead(*r[:6], json.loads(r[6]) if r[6] else None, *r[7:]) for r in rows}
 
